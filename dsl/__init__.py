@@ -1,0 +1,1 @@
+"""The front end of the rule language: text → tokens → AST → checked program → evaluator."""

@@ -1,0 +1,1 @@
+"""The runtime: facts loading, evaluation, explanations, rendering and the command line."""
