@@ -93,7 +93,10 @@ def parse_money(text: str) -> Decimal:
     value = Decimal(m.group(1))
     if value.as_tuple().exponent < -2:  # type: ignore[operator]
         raise ValueSyntaxError(f"金额「{text}」精确到分以下，金额最多两位小数")
-    return value.quantize(CENT)
+    try:
+        return value.quantize(CENT)
+    except InvalidOperation:  # more digits than the decimal context holds
+        raise ValueSyntaxError(f"金额「{text}」过大") from None
 
 
 def parse_number(text: str) -> Decimal:
@@ -144,14 +147,27 @@ def parse_datetime(text: str) -> datetime:
         else:
             sign = -1 if tz[0] == "-" else 1
             digits = tz[1:].replace(":", "")
-            offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        value = (
-            value.replace(tzinfo=timezone(offset)).astimezone(SHANGHAI).replace(tzinfo=None)
-        )
+            hours, minutes = int(digits[:2]), int(digits[2:])
+            if hours > 23 or minutes > 59:
+                raise ValueSyntaxError(f"「{text}」中的时区偏移不存在")
+            offset = sign * timedelta(hours=hours, minutes=minutes)
+        try:
+            value = (
+                value.replace(tzinfo=timezone(offset)).astimezone(SHANGHAI).replace(tzinfo=None)
+            )
+        except OverflowError:  # year 1 or 9999 shifted out of range
+            raise ValueSyntaxError(f"「{text}」换算为北京时间后超出范围") from None
     return value
 
 
 def parse_duration(text: str) -> timedelta:
+    try:
+        return _parse_duration(text)
+    except OverflowError:  # beyond timedelta's ±999999999 days
+        raise ValueSyntaxError(f"时长「{text}」过大") from None
+
+
+def _parse_duration(text: str) -> timedelta:
     s = text.strip().replace(" ", "")
     m = _DURATION_ISO.match(s)
     if m and s not in ("P", "PT"):
@@ -177,7 +193,8 @@ def format_money(value: Decimal) -> str:
 
 def format_number(value: Decimal) -> str:
     if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1)))
+        # not quantize(): it fails beyond the context precision (1E+40 is integral too)
+        return format(value.to_integral_value(), "f")
     return format(value.normalize(), "f")
 
 
@@ -194,16 +211,22 @@ def format_date(value: date) -> str:
 
 
 def format_duration(value: timedelta) -> str:
-    """ISO 8601, as the contract requires: PT23H, P3D, PT30M, P1DT2H."""
-    total = int(value.total_seconds())
-    sign = "-" if total < 0 else ""
-    total = abs(total)
-    days, rest = divmod(total, 86400)
+    """ISO 8601, as the contract requires: PT23H, P3D, PT30M, P1DT2H.
+
+    Fractional seconds are kept (PT0.5S) so that writing a parsed duration out and reading it
+    back gives the same value.
+    """
+    sign = "-" if value < timedelta(0) else ""
+    value = abs(value)
+    days, rest = value.days, value.seconds
     hours, rest = divmod(rest, 3600)
     minutes, seconds = divmod(rest, 60)
+    second_text = str(seconds)
+    if value.microseconds:
+        second_text = f"{seconds}.{value.microseconds:06d}".rstrip("0")
     out = "P" + (f"{days}D" if days else "")
     clock = (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + (
-        f"{seconds}S" if seconds else ""
+        f"{second_text}S" if seconds or value.microseconds else ""
     )
     if clock:
         out += "T" + clock
