@@ -172,7 +172,7 @@ def _parse_duration(text: str) -> timedelta:
     m = _DURATION_ISO.match(s)
     if m and s not in ("P", "PT"):
         d, h, mi, sec = (Decimal(g) if g else Decimal(0) for g in m.groups())
-        return timedelta(seconds=float(d * 86400 + h * 3600 + mi * 60 + sec))
+        return _exact_seconds(d * 86400 + h * 3600 + mi * 60 + sec)
     pos, total, matched = 0, Decimal(0), False
     for part in _DURATION_CN.finditer(s):
         if part.start() != pos:
@@ -180,10 +180,13 @@ def _parse_duration(text: str) -> timedelta:
         total += Decimal(part.group(1)) * _UNIT_SECONDS[part.group(2)]
         pos, matched = part.end(), True
     if matched and pos == len(s):
-        return timedelta(seconds=int(total)) if total == int(total) else timedelta(
-            seconds=float(total)
-        )
+        return _exact_seconds(total)
     raise ValueSyntaxError(f"「{text}」不是时长，应写作 \"48小时\"、\"3天\"、\"30分钟\" 或 \"PT48H\"")
+
+
+def _exact_seconds(total: Decimal) -> timedelta:
+    """Via whole microseconds, not float: float seconds lose microseconds past ~100 days."""
+    return timedelta(microseconds=int(total.scaleb(6).to_integral_value()))
 
 
 # ---------------------------------------------------------------- formatting
@@ -192,10 +195,12 @@ def format_money(value: Decimal) -> str:
 
 
 def format_number(value: Decimal) -> str:
-    if value == value.to_integral_value():
-        # not quantize(): it fails beyond the context precision (1E+40 is integral too)
-        return format(value.to_integral_value(), "f")
-    return format(value.normalize(), "f")
+    # Trailing zeros are stripped from the text, not with quantize()/normalize(): those round
+    # to the context's 28 digits (or fail), and a value written out must read back the same.
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
 
 
 def format_percent(value: Percent) -> str:
