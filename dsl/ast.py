@@ -413,3 +413,5 @@ class Module:
     file: str
     header: Header | None
     items: tuple[Item, ...]
+    #: (line, column) of a name cut from a longer run → how the run was read (for hints)
+    segments: dict = field(factory=dict, eq=False, repr=False)

@@ -412,7 +412,7 @@ class _Builder(Transformer):
                         self.sp(c[0]))
 
     def start(self, c):
-        header = c[0] if isinstance(c[0], ast.Header) else None
+        header = c[0] if c and isinstance(c[0], ast.Header) else None
         items = tuple(x for x in c if x is not None and not isinstance(x, ast.Header))
         return ast.Module(self.file, header, items)
 
@@ -540,4 +540,10 @@ def _build(builder: _Builder, tree, lexed: LexResult, counts: dict[int, int]) ->
             return super().test(c)
 
     b = _WithTests(builder.file)
-    return b.transform(tree)
+    module = b.transform(tree)
+    if module is None or not isinstance(module, ast.Module):  # an empty file
+        module = ast.Module(builder.file, None, ())
+    for offset, seg in lexed.segments.items():
+        tok = next(t for t in lexed.tokens if t.start_pos == offset)
+        module.segments[(tok.line, tok.column)] = seg
+    return module

@@ -1,0 +1,461 @@
+"""Compiles a checked program into one Python function (the fast, verdict-only evaluator).
+
+Like Jinja2, we generate Python source and let CPython compile it: every definition and
+conclusion becomes a local variable computed once, in dependency order, with absence checks
+inlined — no tree walking, no dictionary lookups for names, no trace bookkeeping.
+
+Safety: nothing from the rulebook is ever spliced into the source as text. Identifiers are
+generated (`v3`, `l0`, `f1`), and every constant — strings, names used as dictionary keys,
+numbers — is passed in through the function's namespace (`k7`). The namespace's builtins
+are reduced to the handful the generated code calls, so even a bug in this module could not
+reach `open` or `__import__`.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from dsl import ir
+from dsl.builtins import BUILTINS
+from dsl.operations import cell_matches, make_ops, version_active
+from dsl.runtime_errors import EvaluationError, RuleConflict
+
+_SAFE_BUILTINS = {"tuple": tuple, "any": any, "all": all, "sorted": sorted, "len": len, "int": int,
+                  "None": None, "True": True, "False": False}
+_SIMPLE_KINDS = {"input", "param", "define", "conclusion", "local", "now"}
+_INLINE_BINARY = {"add": "+", "sub": "-", "mul": "*"}
+_INLINE_COMPARE = {"=": "==", "≠": "!=", "<": "<", "≤": "<=", ">": ">", "≥": ">="}
+
+
+def _as_dt(v: Any) -> Any:
+    return datetime(v.year, v.month, v.day) if type(v) is date else v
+
+
+def _sort_key(pair: tuple[Any, Any]) -> tuple[bool, Any]:
+    key = pair[0]
+    return (key is None, _as_dt(key) if key is not None else 0)
+
+
+def _index(target: Any, index: Any) -> Any:
+    if target is None or index is None or index != int(index) or not 1 <= index <= len(target):
+        return None
+    return target[int(index) - 1]
+
+
+class _Gen:
+    def __init__(self, program: ir.Program, params: dict[str, Any]) -> None:
+        self.program = program
+        self.params = params
+        self.ns: dict[str, Any] = {"__builtins__": _SAFE_BUILTINS}
+        self._const_ids: dict[tuple[type, Any], str] = {}
+        self.names: dict[str, str] = {}
+        self.lines: list[str] = []
+        self.tmp = itertools.count()
+        self.ops = make_ops(program.rounding)
+        self.computed_rules: set[str] = set()
+        self.computed_versions: set[str] = set()
+        for helper in (_index, _sort_key, cell_matches):
+            self.ns[helper.__name__] = helper
+        self.ns["_conflict"] = self._conflict
+        self.ns["_table_conflict"] = _table_conflict
+
+    # ------------------------------------------------------------ naming
+    def const(self, value: Any) -> str:
+        if value is None or value is True or value is False:
+            return repr(value)
+        try:
+            key: Any = (type(value), value)
+            hash(key)
+        except TypeError:
+            key = (type(value), id(value))
+        ident = self._const_ids.get(key)
+        if ident is None:
+            ident = f"k{len(self._const_ids)}"
+            self._const_ids[key] = ident
+            self.ns[ident] = value
+        return ident
+
+    def global_fn(self, prefix: str, fn: Callable[..., Any]) -> str:
+        ident = f"{prefix}{len(self.ns)}"
+        self.ns[ident] = fn
+        return ident
+
+    def op(self, key: str) -> str:
+        ident = f"o_{key}".replace(":", "_").replace("=", "eq").replace("≠", "ne").replace("<", "lt") \
+            .replace("≤", "le").replace(">", "gt").replace("≥", "ge")
+        if ident not in self.ns:
+            self.ns[ident] = self.ops[key]
+        return ident
+
+    def var(self, name: str) -> str:
+        ident = self.names.get(name)
+        if ident is None:
+            ident = self.names[name] = f"v{len(self.names)}"
+        return ident
+
+    def t(self) -> str:
+        return f"t{next(self.tmp)}"
+
+    # ------------------------------------------------------------ expressions
+    def simple(self, node: ir.Node) -> bool:
+        return isinstance(node, ir.Const) or (isinstance(node, ir.Var) and node.kind in _SIMPLE_KINDS)
+
+    def bind(self, node: ir.Node, env: dict[str, str], pure: bool) -> tuple[str, str]:
+        """(expression that evaluates node once, name to reuse) — walrus unless trivial."""
+        code = self.ex(node, env, pure)
+        if self.simple(node) or pure:
+            return code, code
+        t = self.t()
+        return f"({t} := {code})", t
+
+    def ex(self, node: ir.Node, env: dict[str, str], pure: bool = False) -> str:  # noqa: C901
+        match node:
+            case ir.Const(value=v):
+                return self.const(v)
+            case ir.Var(kind="local", name=n):
+                return env[n]
+            case ir.Var(kind="param", name=n):
+                return self.const(self.params[n])
+            case ir.Var(kind="now"):
+                return "now"
+            case ir.Var(name=n):
+                return self.var(n)
+            case ir.Op(key="present", args=(a,)):
+                return f"({self.ex(a, env, pure)} is not None)"
+            case ir.Op(key="absent", args=(a,)):
+                return f"({self.ex(a, env, pure)} is None)"
+            case ir.Op(key="index", args=(a, b)):
+                return f"_index({self.ex(a, env, pure)}, {self.ex(b, env, pure)})"
+            case ir.Op(key=key, args=(a, b)) if not pure and self._inline(key, a, b):
+                return self._inline_binary(key, a, b, env)
+            case ir.Op(key=key, args=args):
+                return f"{self.op(key)}({', '.join(self.ex(x, env, pure) for x in args)})"
+            case ir.Logic(op="not", args=(a,)):
+                if pure:
+                    return f"{self.global_fn('n', _not)}({self.ex(a, env, pure)})"
+                first, name = self.bind(a, env, pure)
+                return f"(None if {first} is None else not {name})"
+            case ir.Logic(op=op, args=args):
+                if pure:
+                    fn = self.global_fn("g", _and if op == "and" else _or)
+                    return f"{fn}({', '.join(self.ex(x, env, pure) for x in args)})"
+                return self._logic(op, list(args), env)
+            case ir.Cond(condition=c, then=th, otherwise=o):
+                return f"({self.ex(th, env, pure)} if {self.ex(c, env, pure)} is True else {self.ex(o, env, pure)})"
+            case ir.Coalesce(value=v, fallback=f):
+                if pure:
+                    return f"{self.global_fn('c', _coalesce)}({self.ex(v, env, pure)}, {self.ex(f, env, pure)})"
+                first, name = self.bind(v, env, pure)
+                return f"({name} if {first} is not None else {self.ex(f, env, pure)})"
+            case ir.GetField(target=tg, name=n):
+                key = self.const(n)
+                if pure:
+                    return f"{self.global_fn('gf', _get_field)}({self.ex(tg, env, pure)}, {key})"
+                first, name = self.bind(tg, env, pure)
+                return f"(None if {first} is None else {name}.get({key}))"
+            case ir.Builtin(name=n, args=args, type=t):
+                impl = BUILTINS[n][1](t, self.program.rounding)
+                fn = self.global_fn("b", _guarded(impl, node.text))
+                return f"{fn}({', '.join(self.ex(x, env, pure) for x in args)})"
+            case ir.CallUser(name=n, args=args):
+                return f"{self.var('函数:' + n)}({', '.join(self.ex(x, env, pure) for x in args)})"
+            case ir.Quant(kind=k, var=v, collection=c, condition=cond):
+                inner = dict(env)
+                loop = inner[v] = f"l{len(env)}_{next(self.tmp)}"
+                body = self.ex(cond, inner, pure)
+                fn = "any" if k == "exists" else "all"
+                if pure:
+                    coll = self.ex(c, env, pure)
+                    return f"{self.global_fn('q', _quant)}({coll}, lambda {loop}: {body}, {fn})"
+                first, name = self.bind(c, env, pure)
+                return f"(None if {first} is None else {fn}(({body}) is True for {loop} in {name}))"
+            case ir.MakeList(items=items):
+                inner_items = ", ".join(self.ex(x, env, pure) for x in items)
+                return f"({inner_items},)" if items else "()"
+            case ir.MakeRecord(entries=entries):
+                return "{" + ", ".join(f"{self.const(k)}: {self.ex(x, env, pure)}" for k, x in entries) + "}"
+            case ir.Comp():
+                return self._comprehension(node, env, pure)
+        raise TypeError(f"unknown IR node {node!r}")  # pragma: no cover
+
+    def _inline(self, key: str, a: ir.Node, b: ir.Node) -> bool:
+        if key in _INLINE_BINARY or key in ("member", "not_member"):
+            return True
+        if key.startswith("cmp") and key.endswith(":plain"):
+            return True
+        return False
+
+    def _inline_binary(self, key: str, a: ir.Node, b: ir.Node, env: dict[str, str]) -> str:
+        fa, na = self.bind(a, env, False)
+        fb, nb = self.bind(b, env, False)
+        if key in _INLINE_BINARY:
+            expr = f"{na} {_INLINE_BINARY[key]} {nb}"
+        elif key == "member":
+            expr = f"{na} in {nb}"
+        elif key == "not_member":
+            expr = f"{na} not in {nb}"
+        else:
+            expr = f"{na} {_INLINE_COMPARE[key[3:-6]]} {nb}"
+        # constants are never bound, so skipping their check never skips an evaluation
+        guard = [f"{first} is None" for first, node in ((fa, a), (fb, b)) if not _never_none(node)]
+        if not guard:
+            return f"({expr})"
+        return f"(None if {' or '.join(guard)} else {expr})"
+
+    def _logic(self, op: str, args: list[ir.Node], env: dict[str, str]) -> str:
+        """Kleene logic, short-circuiting like the reference evaluator."""
+        decisive = "True" if op == "or" else "False"
+        names = []
+        parts = []
+        for a in args:
+            first, name = self.bind(a, env, False)
+            parts.append(first)
+            names.append(name)
+        out = f"(None if {' or '.join(f'{n} is None' for n in names)} else {'False' if op == 'or' else 'True'})"
+        for first in reversed(parts):
+            out = f"({decisive} if {first} is {decisive} else {out})"
+        return out
+
+    def _comprehension(self, node: ir.Comp, env: dict[str, str], pure: bool) -> str:
+        inner = dict(env)
+        clauses = []
+        first_var, first_coll = node.generators[0]
+        if pure:
+            first_code = self.ex(first_coll, env, True)
+            first_name = first_code
+            guard_first = None
+        else:
+            guard_first, first_name = self.bind(first_coll, env, False)
+        for i, (var, coll) in enumerate(node.generators):
+            loop = f"l{len(inner)}_{next(self.tmp)}"
+            if i == 0:
+                clauses.append(f"for {loop} in {first_name}")
+            else:
+                clauses.append(f"for {loop} in ({self.ex(coll, inner, True)} or ())")
+            inner[var] = loop
+        cond = f" if ({self.ex(node.condition, inner, pure)}) is True" if node.condition is not None else ""
+        elem = self.ex(node.element, inner, pure)
+        if node.sort_key is not None:
+            key = self.ex(node.sort_key, inner, pure)
+            body = f"tuple([p[1] for p in sorted([({key}, {elem}) {' '.join(clauses)}{cond}], key=_sort_key)])"
+        else:
+            body = f"tuple([{elem} {' '.join(clauses)}{cond}])"
+        if pure:
+            return f"(None if {first_name} is None else {body})"
+        return f"(None if {guard_first} is None else {body})"
+
+    # ------------------------------------------------------------ statements
+    def emit(self, line: str, indent: int = 1) -> None:
+        self.lines.append("    " * indent + line)
+
+    def rule_applicability(self, key: str) -> str:
+        ident = self.var("规则:" + key)
+        if key in self.computed_rules:
+            return ident
+        self.computed_rules.add(key)
+        rule = self.program.rules[key]
+        parts = []
+        if rule.version is not None:
+            parts.append(self.version(rule.version))
+        if rule.condition is not None:
+            parts.append(f"({self.ex(rule.condition, {})}) is True")
+        self.emit(f"{ident} = {' and '.join(parts) if parts else 'True'}")
+        return ident
+
+    def version(self, name: str) -> str:
+        ident = self.var("版本:" + name)
+        if name not in self.computed_versions:
+            self.computed_versions.add(name)
+            spec = self.program.versions[name]
+            fn = self.global_fn("ver", functools.partial(version_active, spec.start, spec.until, spec.before))
+            self.emit(f"{ident} = {fn}({self.ex(spec.anchor, {})})")
+        return ident
+
+    def conclusion(self, spec: ir.ConclusionSpec) -> None:
+        target = self.var(spec.name)
+        keys = _all_rule_keys(spec)
+        for key in keys:
+            self.rule_applicability(key)
+        default = self.ex(spec.default, {}) if spec.default is not None else "None"
+        if len(spec.roots) == 1 and not any(spec.children.get(k) for k in keys):
+            key = spec.roots[0]
+            value = self.ex(dict(self.program.rules[key].assignments)[spec.name], {})
+            self.emit(f"{target} = ({value}) if {self.var('规则:' + key)} else {default}")
+            return
+        found, value, _ = self.level(spec, spec.roots, 1)
+        self.emit(f"{target} = {value} if {found} else {default}")
+
+    def level(self, spec: ir.ConclusionSpec, keys: tuple[str, ...], indent: int) -> tuple[str, str, str]:
+        f, v, k = self.t(), self.t(), self.t()
+        self.emit(f"{f} = False; {v} = None; {k} = None", indent)
+        for key in keys:
+            rf, rv, rk = self.result(spec, key, indent)
+            self.emit(f"if {rf}:", indent)
+            self.emit(f"if {f} and {v} != {rv}: _conflict({self.const(spec.name)}, {k}, {rk}, {v}, {rv})", indent + 1)
+            self.emit(f"if not {f}: {f} = True; {v} = {rv}; {k} = {rk}", indent + 1)
+        return f, v, k
+
+    def result(self, spec: ir.ConclusionSpec, key: str, indent: int) -> tuple[str, str, str]:
+        rf, rv, rk = self.t(), self.t(), self.t()
+        value = self.ex(dict(self.program.rules[key].assignments)[spec.name], {})
+        applies = self.var("规则:" + key)
+        children = spec.children.get(key, ())
+        if children:
+            cf, cv, ck = self.level(spec, children, indent)
+            self.emit(f"if {cf}: {rf} = True; {rv} = {cv}; {rk} = {ck}", indent)
+            self.emit(f"elif {applies}: {rf} = True; {rv} = {value}; {rk} = {self.const(key)}", indent)
+            self.emit(f"else: {rf} = False; {rv} = None; {rk} = None", indent)
+        else:
+            self.emit(f"if {applies}: {rf} = True; {rv} = {value}; {rk} = {self.const(key)}", indent)
+            self.emit(f"else: {rf} = False; {rv} = None; {rk} = None", indent)
+        return rf, rv, rk
+
+    def _conflict(self, name: str, k1: str, k2: str, v1: Any, v2: Any) -> None:
+        rules = self.program.rules
+        raise RuleConflict(name, k1, rules[k1].line, k2, rules[k2].line, v1, v2)
+
+    def function(self, spec: ir.FunctionSpec | ir.TableSpec) -> None:
+        ident = self.var("函数:" + spec.name)
+        env = {p: f"a{i}" for i, (p, _) in enumerate(spec.params)}
+        self.emit(f"def {ident}({', '.join(env.values())}):")
+        if isinstance(spec, ir.FunctionSpec):
+            self.emit(f"return {self.ex(spec.body, env)}", 2)
+            return
+        if spec.hit_policy != "首个":
+            self.emit("hits = []", 2)
+        for row in spec.rows:
+            tests = []
+            for cell, (p, _) in zip(row.cells, spec.params):
+                if cell.kind == "any":
+                    continue
+                operands = "[" + ", ".join(self.ex(v, env) for v in cell.values) + "]"
+                tests.append(f"cell_matches({self.const(cell.kind)}, {self.const(cell.op)}, {env[p]}, {operands})")
+            cond = " and ".join(tests) or "True"
+            result = self.ex(row.result, env)
+            if spec.hit_policy == "首个":
+                self.emit(f"if {cond}: return {result}", 2)
+            else:
+                self.emit(f"if {cond}: hits.append(({row.line}, {result}))", 2)
+        if spec.hit_policy == "首个":
+            self.emit("return None", 2)
+        elif spec.hit_policy == "全部":
+            self.emit("return tuple([h[1] for h in hits])", 2)
+        else:
+            self.emit("if not hits: return None", 2)
+            self.emit(f"if any(h[1] != hits[0][1] for h in hits): _table_conflict({self.const(spec.name)}, hits)", 2)
+            self.emit("return hits[0][1]", 2)
+
+    def generate(self) -> str:
+        p = self.program
+        self.lines = ["def evaluate(facts, now):", "    _get = facts.get"]
+        for spec in p.inputs:
+            ident = self.var(spec.name)
+            self.emit(f"{ident} = _get({self.const(spec.name)})")
+        for spec in p.inputs:
+            if spec.default is not None:
+                ident = self.var(spec.name)
+                self.emit(f"if {ident} is None: {ident} = {self.ex(spec.default, {})}")
+        for spec in p.functions.values():
+            self.function(spec)
+        for name in p.order:
+            if name in p.definitions:
+                self.emit(f"{self.var(name)} = {self.ex(p.definitions[name].expr, {})}")
+            else:
+                self.conclusion(p.conclusions[name])
+        out = ", ".join(f"{self.const(n)}: {self.var(n)}" for n in p.conclusions)
+        self.emit(f"return {{{out}}}")
+        return "\n".join(self.lines) + "\n"
+
+
+def _never_none(node: ir.Node) -> bool:
+    return isinstance(node, ir.Const) and node.value is not None
+
+
+def _not(a: Any) -> Any:
+    return None if a is None else not a
+
+
+def _and(*args: Any) -> Any:
+    if any(a is False for a in args):
+        return False
+    return None if any(a is None for a in args) else True
+
+
+def _or(*args: Any) -> Any:
+    if any(a is True for a in args):
+        return True
+    return None if any(a is None for a in args) else False
+
+
+def _coalesce(a: Any, b: Any) -> Any:
+    return a if a is not None else b
+
+
+def _get_field(target: Any, name: str) -> Any:
+    return None if target is None else target.get(name)
+
+
+def _quant(coll: Any, pred: Callable[[Any], Any], fn: Callable[..., bool]) -> Any:
+    return None if coll is None else fn(pred(x) is True for x in coll)
+
+
+def _guarded(impl: Callable[..., Any], text: str) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        try:
+            return impl(*args)
+        except (ValueError, ArithmeticError) as exc:
+            raise EvaluationError(f"计算「{text}」失败：{exc}") from None
+
+    return call
+
+
+def _table_conflict(name: str, hits: list[tuple[int, Any]]) -> None:
+    raise EvaluationError(f"决策表「{name}」第 {hits[0][0]} 行与第 {hits[1][0]} 行同时命中且结果不同（命中策略：唯一）")
+
+
+def _all_rule_keys(spec: ir.ConclusionSpec) -> list[str]:
+    seen: list[str] = []
+
+    def walk(keys: tuple[str, ...]) -> None:
+        for k in keys:
+            if k not in seen:
+                seen.append(k)
+                walk(spec.children.get(k, ()))
+
+    walk(spec.roots)
+    return seen
+
+
+class CompiledEvaluator:
+    """The generated function plus what it needs; rebuilt (not pickled) in worker processes."""
+
+    def __init__(self, program: ir.Program, params: dict[str, Any] | None = None) -> None:
+        self.program = program
+        self.overrides = dict(params or {})
+        values = {name: p.value for name, p in program.params.items()}
+        values.update(self.overrides)
+        gen = _Gen(program, values)
+        self.source = gen.generate()
+        code = compile(self.source, f"<规则书 {program.name}>", "exec")
+        namespace = gen.ns
+        exec(code, namespace)  # noqa: S102 - generated from the checked IR, constants passed by name
+        self._fn = namespace["evaluate"]
+
+    def __reduce__(self):
+        return (CompiledEvaluator, (self.program, self.overrides))
+
+    def evaluate(self, facts: dict[str, Any], now: datetime) -> dict[str, Any]:
+        try:
+            return self._fn(facts, now)
+        except EvaluationError:
+            raise
+        except (ArithmeticError, ValueError, TypeError, RecursionError, AttributeError, KeyError) as exc:
+            raise EvaluationError(f"求值失败：{type(exc).__name__}: {exc}") from None
+
+
+def compile_program(program: ir.Program, params: dict[str, Any] | None = None) -> CompiledEvaluator:
+    return CompiledEvaluator(program, params)

@@ -1,0 +1,265 @@
+"""What each operator and built-in function means, for every combination of types.
+
+The checker asks `binary_signature` which operation `a + b` is for the operand types and
+stores the answer (a key) in the IR; both evaluators then call `OPS[key]`. Keeping the type
+table and the implementation side by side is what makes "金额 × 百分比 rounds to 分" one fact
+instead of two that could drift.
+
+Absence (`None`) propagates through every strict operation: an absent operand gives an
+absent result, and a condition that is absent counts as not holding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from typing import Any
+
+from dsl import types as T
+from dsl.values import CENT, Percent, format_date, format_datetime, format_duration_cn, format_money, format_number
+
+ROUNDING_MODES = {"四舍五入": ROUND_HALF_UP, "银行家舍入": ROUND_HALF_EVEN, "向下舍入": ROUND_DOWN}
+
+_M, _N, _P = T.MONEY, T.NUMBER, T.PERCENT
+_DT, _D, _DUR, _TXT = T.DATETIME, T.DATE, T.DURATION, T.TEXT
+
+#: (op, left, right) → (key, result type)
+_ARITH: dict[tuple[str, T.Type, T.Type], tuple[str, T.Type]] = {
+    ("+", _M, _M): ("add", _M),
+    ("-", _M, _M): ("sub", _M),
+    ("+", _N, _N): ("add", _N),
+    ("-", _N, _N): ("sub", _N),
+    ("×", _N, _N): ("mul", _N),
+    ("÷", _N, _N): ("div", _N),
+    ("×", _M, _P): ("money_mul_pct", _M),
+    ("×", _P, _M): ("pct_mul_money", _M),
+    ("×", _M, _N): ("money_mul_num", _M),
+    ("×", _N, _M): ("num_mul_money", _M),
+    ("÷", _M, _N): ("money_div_num", _M),
+    ("÷", _M, _M): ("div", _N),
+    ("×", _N, _P): ("num_mul_pct", _N),
+    ("+", _P, _P): ("pct_add", _P),
+    ("-", _P, _P): ("pct_sub", _P),
+    ("+", _DT, _DUR): ("add", _DT),
+    ("+", _DUR, _DT): ("add", _DT),
+    ("-", _DT, _DUR): ("sub", _DT),
+    ("-", _DT, _DT): ("sub", _DUR),
+    ("-", _DT, _D): ("sub_dt_date", _DUR),
+    ("-", _D, _DT): ("sub_date_dt", _DUR),
+    ("+", _D, _DUR): ("date_add", _D),
+    ("-", _D, _DUR): ("date_sub", _D),
+    ("-", _D, _D): ("sub", _DUR),
+    ("+", _DUR, _DUR): ("add", _DUR),
+    ("-", _DUR, _DUR): ("sub", _DUR),
+    ("×", _DUR, _N): ("dur_mul_num", _DUR),
+    ("×", _N, _DUR): ("num_mul_dur", _DUR),
+    ("÷", _DUR, _N): ("dur_div_num", _DUR),
+    ("÷", _DUR, _DUR): ("dur_div_dur", _N),
+    ("+", _TXT, _TXT): ("add", _TXT),
+}
+
+#: operations whose result is money rounded from a finer exact value (shown in explanations)
+ROUNDING_OPS = {"money_mul_pct", "pct_mul_money", "money_mul_num", "num_mul_money", "money_div_num"}
+
+ORDERED = {_M, _N, _P, _DT, _D, _DUR}
+
+
+def binary_signature(op: str, left: T.AnyType, right: T.AnyType) -> tuple[str, T.AnyType] | None:
+    if left == T.ANY or right == T.ANY:
+        other = right if left == T.ANY else left
+        return ("add" if op == "+" else "sub", other) if op in "+-" else None
+    if op == "+" and isinstance(left, T.ListType) and isinstance(right, T.ListType):
+        elem = T.unify(left.element, right.element)
+        return ("list_concat", T.ListType(elem)) if elem is not None else None
+    l2 = T.TEXT if T.is_texty(left) else left
+    r2 = T.TEXT if T.is_texty(right) else right
+    return _ARITH.get((op, l2, r2))  # type: ignore[arg-type]
+
+
+def compare_signature(left: T.AnyType, right: T.AnyType, ordered: bool) -> str | None:
+    """The comparison key for these operand types, or None when they cannot be compared."""
+    if {left, right} == {_DT, _D}:
+        return "dt_date"
+    if left == T.ANY or right == T.ANY:
+        return "plain"
+    if T.is_texty(left) and T.is_texty(right):
+        return None if ordered else "plain"
+    if isinstance(left, T.TierType) and left == right:
+        return "tier"
+    if left != right:
+        return None
+    if ordered and left not in ORDERED:
+        return None
+    return "plain"
+
+
+# ------------------------------------------------------------------------------ runtime
+def _as_dt(v: Any) -> Any:
+    return datetime(v.year, v.month, v.day) if type(v) is date else v
+
+
+def make_ops(rounding: str = "四舍五入") -> dict[str, Callable[..., Any]]:
+    """Implementations, closed over the rulebook's money rounding mode."""
+    mode = ROUNDING_MODES[rounding]
+
+    def rnd(x: Decimal) -> Decimal:
+        return x.quantize(CENT, rounding=mode)
+
+    def strict(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def op(a: Any, b: Any) -> Any:
+            if a is None or b is None:
+                return None
+            return fn(a, b)
+
+        op.__name__ = fn.__name__
+        return op
+
+    def _div(a: Any, b: Any) -> Any:
+        if b == 0:
+            return None
+        return Decimal(a) / Decimal(b)
+
+    def _dur_div_num(a: timedelta, b: Any) -> Any:
+        if b == 0:
+            return None
+        seconds = (Decimal(a.total_seconds()) / Decimal(b)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        return timedelta(seconds=int(seconds))
+
+    def _dur_div_dur(a: timedelta, b: timedelta) -> Any:
+        if not b:
+            return None
+        return Decimal(a.total_seconds()) / Decimal(b.total_seconds())
+
+    def _date_add(a: date, b: timedelta) -> date:
+        return a + timedelta(days=b.days)
+
+    def _date_sub(a: date, b: timedelta) -> date:
+        return a - timedelta(days=b.days)
+
+    ops: dict[str, Callable[..., Any]] = {
+        "add": strict(lambda a, b: a + b),
+        "sub": strict(lambda a, b: a - b),
+        "mul": strict(lambda a, b: a * b),
+        "div": strict(_div),
+        "money_mul_pct": strict(lambda a, b: rnd(a * b.points / 100)),
+        "pct_mul_money": strict(lambda a, b: rnd(b * a.points / 100)),
+        "money_mul_num": strict(lambda a, b: rnd(a * b)),
+        "num_mul_money": strict(lambda a, b: rnd(a * b)),
+        "money_div_num": strict(lambda a, b: None if b == 0 else rnd(a / Decimal(b))),
+        "num_mul_pct": strict(lambda a, b: a * b.points / 100),
+        "pct_add": strict(lambda a, b: Percent(a.points + b.points)),
+        "pct_sub": strict(lambda a, b: Percent(a.points - b.points)),
+        "sub_dt_date": strict(lambda a, b: a - _as_dt(b)),
+        "sub_date_dt": strict(lambda a, b: _as_dt(a) - b),
+        "date_add": strict(_date_add),
+        "date_sub": strict(_date_sub),
+        "dur_mul_num": strict(lambda a, b: timedelta(seconds=float(Decimal(a.total_seconds()) * b))),
+        "num_mul_dur": strict(lambda a, b: timedelta(seconds=float(Decimal(b.total_seconds()) * a))),
+        "dur_div_num": strict(_dur_div_num),
+        "dur_div_dur": strict(_dur_div_dur),
+        "list_concat": strict(lambda a, b: tuple(a) + tuple(b)),
+        "neg": lambda a: None if a is None else (Percent(-a.points) if isinstance(a, Percent) else -a),
+        # comparisons: key "<cmp>:<kind>"
+        "member": strict(lambda a, b: a in b),
+        "not_member": strict(lambda a, b: a not in b),
+        "contains": strict(lambda a, b: b in a),
+        "starts": strict(lambda a, b: a.startswith(b)),
+        "ends": strict(lambda a, b: a.endswith(b)),
+        "higher": strict(lambda a, b: a.rank < b.rank),
+        "lower": strict(lambda a, b: a.rank > b.rank),
+        "same_tier": strict(lambda a, b: a.rank == b.rank),
+        "present": lambda a: a is not None,
+        "absent": lambda a: a is None,
+    }
+    for sym, fn in (("=", lambda a, b: a == b), ("≠", lambda a, b: a != b), ("<", lambda a, b: a < b),
+                    ("≤", lambda a, b: a <= b), (">", lambda a, b: a > b), ("≥", lambda a, b: a >= b)):
+        ops[f"cmp{sym}:plain"] = strict(fn)
+        ops[f"cmp{sym}:dt_date"] = strict(lambda a, b, fn=fn: fn(_as_dt(a), _as_dt(b)))
+        ops[f"cmp{sym}:tier"] = strict(lambda a, b, fn=fn: fn(-a.rank, -b.rank))
+
+    def between(v: Any, lo: Any, hi: Any) -> Any:
+        if v is None or lo is None or hi is None:
+            return None
+        v, lo, hi = _as_dt(v), _as_dt(lo), _as_dt(hi)
+        return lo <= v <= hi
+
+    ops["between"] = between
+    return ops
+
+
+def version_active(start: Any, until: Any, before: Any, anchor: Any) -> bool:
+    """Whether a version's period covers the anchor date (start and until inclusive)."""
+    if anchor is None:
+        return False
+    a = _as_dt(anchor)
+    if start is not None and a < _as_dt(start):
+        return False
+    if until is not None and a > _as_dt(until):
+        return False
+    if before is not None and a >= _as_dt(before):
+        return False
+    return True
+
+
+def cell_matches(kind: str, op: str | None, value: Any, operands: list[Any]) -> bool:
+    """Whether a decision-table cell accepts a value (absent never matches a test)."""
+    if kind == "any":
+        return True
+    if value is None or any(v is None for v in operands):
+        return False
+    if kind == "in":
+        return value in operands[0]
+    if kind == "not_in":
+        return value not in operands[0]
+    value = _as_dt(value)
+    first = _as_dt(operands[0])
+    if kind == "equal":
+        return value == first
+    if kind == "range":
+        return first <= value <= _as_dt(operands[1])
+    return _COMPARE[op](value, first)  # type: ignore[index]
+
+
+_COMPARE = {"=": lambda a, b: a == b, "≠": lambda a, b: a != b, "<": lambda a, b: a < b,
+            "≤": lambda a, b: a <= b, ">": lambda a, b: a > b, "≥": lambda a, b: a >= b}
+
+
+def exact_product(key: str, a: Any, b: Any) -> Decimal | None:
+    """The unrounded amount behind a rounding money operation, for explanations."""
+    if a is None or b is None:
+        return None
+    if key == "money_mul_pct":
+        return a * b.points / 100
+    if key == "pct_mul_money":
+        return b * a.points / 100
+    if key in ("money_mul_num", "num_mul_money"):
+        return a * b
+    if key == "money_div_num":
+        return None if b == 0 else a / Decimal(b)
+    return None
+
+
+def display(value: Any) -> str:
+    """A value as an operator reads it in an explanation."""
+    if value is None:
+        return "空"
+    if value is True:
+        return "是"
+    if value is False:
+        return "否"
+    if isinstance(value, Decimal):
+        return format_money(value) if value == value.quantize(CENT) and value.as_tuple().exponent == -2 else format_number(value)  # type: ignore[operator]
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    if isinstance(value, date):
+        return format_date(value)
+    if isinstance(value, timedelta):
+        return format_duration_cn(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + "，".join(display(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + "，".join(f"{k}：{display(v)}" for k, v in value.items()) + "}"
+    return str(value)

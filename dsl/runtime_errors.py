@@ -1,0 +1,23 @@
+"""Errors raised while evaluating a checked program (shared by both evaluators)."""
+
+from __future__ import annotations
+
+
+class EvaluationError(Exception):
+    """Evaluation could not produce a verdict; the message is Chinese and names the rule."""
+
+
+class RuleConflict(EvaluationError):
+    """Two applicable rules of equal rank gave different values for one conclusion."""
+
+    def __init__(self, conclusion: str, first: str, first_line: int, second: str, second_line: int,
+                 first_value: object, second_value: object) -> None:
+        from dsl.operations import display
+
+        self.conclusion = conclusion
+        self.rules = (first, second)
+        super().__init__(
+            f"规则冲突：结论「{conclusion}」的同级规则「{first}」（第 {first_line} 行）给出 "
+            f"{display(first_value)}，「{second}」（第 {second_line} 行）给出 {display(second_value)}；"
+            f"请在规则书中用「例外于」写明哪条优先"
+        )

@@ -1,0 +1,138 @@
+"""Static analysis of decision tables: gaps (no row hits) and overlaps (two rows hit).
+
+When every cell is a constant, each column's domain splits into finitely many regions: the
+constants themselves, the points between consecutive constants, and points beyond the ends
+(plus "some other value" for text). Checking one representative of every combination of
+regions is exact for the cell forms the language has, and cheap for policy-sized tables.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from dsl import ir
+from dsl import types as T
+from dsl.operations import display
+from dsl.values import Percent, TierValue
+
+_MAX_POINTS = 20000
+_OTHER = object()
+
+
+class _Skip(Exception):
+    pass
+
+
+def _const(node: ir.Node) -> Any:
+    if isinstance(node, ir.Const):
+        return node.value
+    if isinstance(node, ir.MakeList):
+        return tuple(_const(i) for i in node.items)
+    raise _Skip
+
+
+def _between(a: Any, b: Any) -> Any:
+    if isinstance(a, Percent):
+        return Percent((a.points + b.points) / 2)
+    if isinstance(a, datetime):
+        return a + (b - a) / 2
+    if isinstance(a, date):
+        mid = a + timedelta(days=(b - a).days // 2)
+        return mid if a < mid < b else None
+    if isinstance(a, timedelta):
+        return a + (b - a) / 2
+    return (Decimal(a) + Decimal(b)) / 2
+
+
+def _step(a: Any, sign: int) -> Any:
+    if isinstance(a, Percent):
+        return Percent(a.points + sign)
+    if isinstance(a, datetime):
+        return a + sign * timedelta(seconds=1)
+    if isinstance(a, date):
+        return a + sign * timedelta(days=1)
+    if isinstance(a, timedelta):
+        return a + sign * timedelta(seconds=1)
+    return a + sign
+
+
+def _points(t: T.AnyType, constants: list[Any]) -> list[Any]:
+    if t == T.BOOL:
+        return [True, False]
+    if isinstance(t, T.TierType):
+        return [TierValue(t.name, level, i) for i, level in enumerate(t.levels)]
+    if isinstance(t, T.EnumType):
+        return list(t.choices)
+    if t == T.TEXT or t == T.ANY:
+        return sorted(set(constants), key=str) + [_OTHER]
+    values = sorted(set(constants))
+    if not values:
+        return [_OTHER]
+    pts = [_step(values[0], -1)]
+    for a, b in zip(values, values[1:]):
+        pts.append(a)
+        mid = _between(a, b)
+        if mid is not None:
+            pts.append(mid)
+    pts += [values[-1], _step(values[-1], 1)]
+    return pts
+
+
+def _matches(cell: ir.CellSpec, p: Any) -> bool:
+    if cell.kind == "any":
+        return True
+    if p is _OTHER:
+        return cell.kind == "not_in"
+    vals = [_const(v) for v in cell.values]
+    if cell.kind == "equal":
+        return p == vals[0]
+    if cell.kind == "in":
+        return p in vals[0]
+    if cell.kind == "not_in":
+        return p not in vals[0]
+    if cell.kind == "range":
+        return vals[0] <= p <= vals[1]
+    op = cell.op
+    v = vals[0]
+    return {"=": p == v, "≠": p != v, "<": p < v, "≤": p <= v, ">": p > v, "≥": p >= v}[op]  # type: ignore[index]
+
+
+def analyse_table(spec: ir.TableSpec) -> list[tuple[str, str, str | None]]:
+    """(severity, message, hint) for each gap or overlap found; [] when not analysable."""
+    try:
+        columns: list[list[Any]] = [[] for _ in spec.params]
+        for row in spec.rows:
+            for i, cell in enumerate(row.cells):
+                for v in cell.values:
+                    c = _const(v)
+                    columns[i].extend(c if isinstance(c, tuple) else [c])
+        domains = [_points(t, columns[i]) for i, (_, t) in enumerate(spec.params)]
+        total = 1
+        for d in domains:
+            total *= len(d)
+        if total > _MAX_POINTS or not spec.rows:
+            return []
+        out: list[tuple[str, str, str | None]] = []
+        gap_reported = False
+        overlaps: set[tuple[int, int]] = set()
+        names = [n for n, _ in spec.params]
+        for point in itertools.product(*domains):
+            hits = [i for i, row in enumerate(spec.rows) if all(_matches(c, p) for c, p in zip(row.cells, point))]
+            where = "，".join(f"{n} = {'其他值' if p is _OTHER else display(p)}" for n, p in zip(names, point))
+            if not hits and not gap_reported:
+                gap_reported = True
+                out.append(("警告", f"决策表「{spec.name}」有空缺：{where} 时没有任何行命中，结果为空",
+                            "补上缺的行，或加一行全是「-」的兜底行"))
+            if spec.hit_policy == "唯一" and len(hits) > 1:
+                pair = (hits[0], hits[1])
+                if pair not in overlaps:
+                    overlaps.add(pair)
+                    a, b = spec.rows[hits[0]], spec.rows[hits[1]]
+                    out.append(("错误", f"决策表「{spec.name}」第 {a.line} 行与第 {b.line} 行重叠：{where} 时两行都命中",
+                                "命中策略为「唯一」时各行条件必须互斥；或改用「命中 首个」"))
+        return out
+    except (_Skip, TypeError):
+        return []

@@ -1,0 +1,230 @@
+"""The embedding API: load a rulebook, evaluate facts, get a frozen `Decision`.
+
+    >>> from interpreter.api import load_rulebook
+    >>> book = load_rulebook("shipping")
+    >>> decision = book.evaluate({"订单号": "1", "付款时间": "2022-02-01 13:00:00",
+    ...                           "实付金额": "100.00"}, now="2022-02-05 00:00:00")
+    >>> decision.conclusions["是否延迟发货"]
+    True
+
+Evaluation runs the compiled evaluator with no trace; `decision.explanation` re-runs the
+reference evaluator with a trace the first time it is asked for, so verdict-only callers
+(batch checks over millions of orders) never pay for explanations.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from attrs import field, frozen
+
+from dsl import ir
+from dsl.checker import check
+from dsl.compiler import CompiledEvaluator, compile_program
+from dsl.diagnostics import Diagnostic, RulebookError
+from dsl.parser import parse
+from dsl.values import SHANGHAI, ValueSyntaxError, parse_datetime
+from interpreter.codec import FactsDecoder, decode_value, encode_conclusions
+from interpreter.errors import CaseError, CaseWarning
+from interpreter.trace import Trace
+from interpreter.tree_walker import TreeWalker
+
+BUNDLED = ("shipping", "campaign_price", "filing", "aftersales", "lighthouse")
+_RULEBOOK_DIRS = (
+    Path(__file__).resolve().parent / "rulebooks",  # installed wheel
+    Path(__file__).resolve().parent.parent / "rulebooks",  # source checkout
+)
+
+
+def bundled_path(name: str) -> Path:
+    for d in _RULEBOOK_DIRS:
+        p = d / f"{name}.rules"
+        if p.is_file():
+            return p
+    raise FileNotFoundError(name)
+
+
+def bundled_dir() -> Path:
+    for d in _RULEBOOK_DIRS:
+        if d.is_dir() and any(d.glob("*.rules")):
+            return d
+    return _RULEBOOK_DIRS[-1]
+
+
+def current_time() -> datetime:
+    """Now, as Asia/Shanghai wall-clock time (the platform's clock)."""
+    return datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0)
+
+
+def _coerce_now(now: datetime | str | None) -> datetime:
+    if now is None:
+        return current_time()
+    if isinstance(now, str):
+        try:
+            return parse_datetime(now)
+        except ValueSyntaxError as exc:
+            raise CaseError(f"--now：{exc}") from None
+    if now.tzinfo is not None:
+        return now.astimezone(SHANGHAI).replace(tzinfo=None)
+    return now
+
+
+@frozen
+class Decision:
+    """The verdict for one case. `conclusions` holds Python values (Decimal, datetime …)."""
+
+    rulebook: Rulebook = field(repr=False)
+    facts: Mapping[str, Any] = field(repr=False)
+    now: datetime
+    conclusions: Mapping[str, Any]
+    warnings: tuple[CaseWarning, ...] = ()
+    _cache: dict = field(factory=dict, repr=False, eq=False)
+
+    @property
+    def trace(self) -> Trace:
+        if "trace" not in self._cache:
+            values, trace = self.rulebook.walker.evaluate(dict(self.facts), self.now, trace=True)
+            self._cache["trace"] = trace
+        return self._cache["trace"]
+
+    @property
+    def explanation(self):
+        """The structured explanation (see `interpreter.explanation`)."""
+        from interpreter.explanation import build_explanation
+
+        if "explanation" not in self._cache:
+            self._cache["explanation"] = build_explanation(self.rulebook.program, self.trace)
+        return self._cache["explanation"]
+
+    def encoded(self) -> dict[str, Any]:
+        return encode_conclusions(self.conclusions, self.rulebook.conclusion_types)
+
+    def to_json(self, explain: bool = True) -> dict[str, Any]:
+        """One entry of the contract's `results` list."""
+        out: dict[str, Any] = {
+            "rulebook": self.rulebook.name,
+            "version": self.rulebook.version,
+            "conclusions": self.encoded(),
+        }
+        if explain:
+            out["explanation"] = self.explanation.to_json()
+        return out
+
+
+class Rulebook:
+    """A checked, compiled rulebook. Immutable and safe to share between threads."""
+
+    def __init__(self, program: ir.Program, diagnostics: list[Diagnostic], name: str | None = None,
+                 params: Mapping[str, Any] | None = None) -> None:
+        self.program = program
+        self.diagnostics = diagnostics
+        self.name = name or program.name
+        self.version = program.version or ""
+        self._param_overrides = dict(params or {})
+        self.decoder = FactsDecoder(program.inputs)
+        self.conclusion_types = {n: c.type for n, c in program.conclusions.items()}
+        self._lock = threading.Lock()
+
+    # -- evaluators are built on first use and then shared
+    @cached_property
+    def evaluator(self) -> CompiledEvaluator:
+        return compile_program(self.program, self._param_overrides)
+
+    @cached_property
+    def walker(self) -> TreeWalker:
+        return TreeWalker(self.program, self._param_overrides)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"program": self.program, "diagnostics": self.diagnostics, "name": self.name,
+                "params": self._param_overrides}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["program"], state["diagnostics"], state["name"], state["params"])  # type: ignore[misc]
+
+    def with_params(self, overrides: Mapping[str, Any]) -> Rulebook:
+        """A copy with some parameters overridden (values as JSON, per the contract)."""
+        decoded = dict(self._param_overrides)
+        for name, raw in overrides.items():
+            spec = self.program.params.get(name)
+            if spec is None:
+                import difflib
+
+                close = difflib.get_close_matches(name, list(self.program.params), n=1)
+                hint = f"，是否想写「{close[0]}」？" if close else ""
+                raise CaseError(f"规则书「{self.name}」没有参数「{name}」{hint}")
+            decoded[name] = raw if not isinstance(raw, (str, int, float, list, dict, bool)) else \
+                decode_value(raw, spec.type, f"参数.{name}")
+        return Rulebook(self.program, self.diagnostics, self.name, decoded)
+
+    @property
+    def inputs(self) -> tuple[ir.InputSpec, ...]:
+        return self.program.inputs
+
+    def decode(self, raw: Any, file: str | None = None) -> tuple[dict[str, Any], list[CaseWarning]]:
+        return self.decoder.decode(raw, file=file)
+
+    def evaluate(self, raw: Mapping[str, Any], now: datetime | str | None = None, *,
+                 decoded: bool = False) -> Decision:
+        """Evaluate one case given as JSON-like facts (or already decoded values)."""
+        when = _coerce_now(now)
+        if decoded:
+            facts, warnings = dict(raw), []
+        else:
+            facts, warnings = self.decode(raw)
+        values = self.evaluator.evaluate(facts, when)
+        return Decision(self, facts, when, values, tuple(warnings))
+
+    def evaluate_reference(self, raw: Mapping[str, Any], now: datetime | str | None = None) -> dict[str, Any]:
+        """The reference tree-walker's verdict (for cross-checking the compiled evaluator)."""
+        facts, _ = self.decode(raw)
+        values, _ = self.walker.evaluate(facts, _coerce_now(now))
+        return values
+
+
+def load_source(source: str, file: str = "<文本>", strict: bool = False, name: str | None = None) -> Rulebook:
+    module = parse(source, file)
+    program, diagnostics = check(module, source, strict=strict)
+    return Rulebook(program, diagnostics, name)
+
+
+_CACHE: dict[tuple[str, float, bool], Rulebook] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_rulebook(spec: str | Path, strict: bool = False) -> Rulebook:
+    """A bundled name (`shipping`), or a path to a `.rules` file. Cached per process."""
+    from interpreter.compile_cache import load_cached
+
+    path, name = _locate(spec)
+    key = (str(path), path.stat().st_mtime, strict)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    book = load_cached(path, name, strict)
+    with _CACHE_LOCK:
+        _CACHE[key] = book
+    return book
+
+
+def _locate(spec: str | Path) -> tuple[Path, str]:
+    text = str(spec)
+    if text in BUNDLED or (not text.endswith(".rules") and "/" not in text and "\\" not in text):
+        try:
+            return bundled_path(text), text
+        except FileNotFoundError:
+            if text in BUNDLED or not Path(text).exists():
+                raise RulebookError([Diagnostic("错误", f"找不到规则书「{text}」；内置规则书有：{'、'.join(BUNDLED)}",
+                                                None, "也可以给出 .rules 文件的路径")]) from None
+    path = Path(text)
+    if not path.exists():
+        raise RulebookError([Diagnostic("错误", f"规则书文件不存在：{text}", None)])
+    if path.is_dir():
+        raise RulebookError([Diagnostic("错误", f"{text} 是目录，应为 .rules 文件", None)])
+    stem = path.name[:-6] if path.name.endswith(".rules") else path.name
+    return path, stem
