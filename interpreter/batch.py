@@ -1,0 +1,216 @@
+"""`rulebook batch`: one case per input line, one result per output line, on every core.
+
+Input is streamed in chunks to worker processes with a bounded number of chunks in flight,
+so memory stays flat however large the file is; results are written in input order. With
+`-o`, output goes to `OUTPUT.partial` and is renamed only when every line is done, so an
+interrupted run (Ctrl-C, SIGTERM, a killed worker) never leaves a file that looks complete;
+`--resume` keeps the complete lines of the partial file and continues after them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from dsl.runtime_errors import EvaluationError
+from interpreter.api import Rulebook, _coerce_now
+from interpreter.case_file import parse_case_line
+from interpreter.codec import encode_conclusions
+from interpreter.errors import CaseError
+
+CHUNK = 512
+_BOOK: Rulebook | None = None
+_NOW: datetime | None = None
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _init_worker(book: Rulebook, now: datetime) -> None:
+    global _BOOK, _NOW
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop
+    _BOOK, _NOW = book, now
+    book.evaluator  # compile once per worker  # noqa: B018
+
+
+def _one(book: Rulebook, now: datetime, line_no: int, raw: bytes, file: str) -> tuple[bytes, bool]:
+    try:
+        if not raw.strip():
+            raise CaseError("空行：应为一个 JSON 对象", file=file, line=line_no)
+        case = parse_case_line(raw, line_no, file)
+        facts, _ = book.decoder.decode(case, file=file)
+        values = book.evaluator.evaluate(facts, now)
+        out = {"line": line_no, "conclusions": encode_conclusions(values, book.conclusion_types)}
+        return orjson.dumps(out) + b"\n", True
+    except CaseError as exc:
+        message = str(exc.located(file=file, line=line_no))
+    except EvaluationError as exc:
+        message = f"求值错误：{exc}"
+    except RecursionError:
+        message = "JSON 嵌套过深"
+    return orjson.dumps({"line": line_no, "error": message}) + b"\n", False
+
+
+def _chunk(chunk: list[tuple[int, bytes]], file: str) -> tuple[bytes, int, int]:
+    assert _BOOK is not None and _NOW is not None
+    parts = []
+    good = bad = 0
+    for line_no, raw in chunk:
+        data, ok = _one(_BOOK, _NOW, line_no, raw, file)
+        parts.append(data)
+        good += ok
+        bad += not ok
+    return b"".join(parts), good, bad
+
+
+def _read_chunks(stream: IO[bytes], skip: int) -> Iterator[list[tuple[int, bytes]]]:
+    chunk: list[tuple[int, bytes]] = []
+    for line_no, raw in enumerate(stream, start=1):
+        if line_no <= skip:
+            continue
+        chunk.append((line_no, raw.rstrip(b"\r\n")))
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _complete_lines(partial: Path) -> int:
+    """Keep the whole lines of a partial output; drop a torn last line."""
+    if not partial.exists():
+        return 0
+    data = partial.read_bytes()
+    cut = data.rfind(b"\n") + 1
+    if cut != len(data):
+        with partial.open("r+b") as fh:
+            fh.truncate(cut)
+    return data[:cut].count(b"\n")
+
+
+def run_batch(book: Rulebook, input_path: str, output: str | None, now: str | None = None,
+              workers: int = 0, resume: bool = False) -> int:
+    when = _coerce_now(now)
+    file = "标准输入" if input_path == "-" else input_path
+    if resume and not output:
+        raise CaseError("--resume 需要同时给出 -o 输出文件")
+    if input_path != "-":
+        p = Path(input_path)
+        if not p.exists():
+            raise CaseError(f"输入文件不存在：{input_path}")
+        if p.is_dir():
+            raise CaseError(f"{input_path} 是目录，应为 JSONL 文件")
+    partial = Path(output + ".partial") if output else None
+    skip = 0
+    if partial is not None:
+        if resume:
+            skip = _complete_lines(partial)
+            _err(f"继续上次的运行：已完成 {skip} 行")
+        elif partial.exists():
+            partial.unlink()
+    workers = workers or os.cpu_count() or 1
+    stream: IO[bytes] = sys.stdin.buffer if input_path == "-" else open(input_path, "rb")  # noqa: SIM115
+    sink: IO[bytes] = partial.open("ab") if partial is not None else sys.stdout.buffer
+    done = good = bad = 0
+    stop: list[str] = []
+
+    def on_signal(signum, frame):  # noqa: ARG001
+        stop.append(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    progress = _progress()
+    try:
+        if workers == 1:
+            _init_main(book, when)
+            for chunk in _read_chunks(stream, skip):
+                if stop:
+                    raise Interrupted
+                data, g, b = _chunk(chunk, file)
+                sink.write(data)
+                done, good, bad = done + len(chunk), good + g, bad + b
+                progress(done)
+        else:
+            with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(book, when)) as pool:
+                pending: deque[tuple[Future, int]] = deque()
+                chunks = _read_chunks(stream, skip)
+                exhausted = False
+                while True:
+                    while not exhausted and not stop and len(pending) < workers * 4:
+                        chunk = next(chunks, None)
+                        if chunk is None:
+                            exhausted = True
+                            break
+                        pending.append((pool.submit(_chunk, chunk, file), len(chunk)))
+                    if not pending:
+                        break
+                    future, size = pending.popleft()
+                    data, g, b = future.result()
+                    sink.write(data)
+                    done, good, bad = done + size, good + g, bad + b
+                    progress(done)
+                    if stop:
+                        for f, _ in pending:
+                            f.cancel()
+                        raise Interrupted
+    except Interrupted:
+        sink.flush()
+        _err(f"已中断（{stop[0]}）：完成 {skip + done} 行"
+             + (f"，结果保存在 {partial}；用 --resume 继续" if partial else ""))
+        return 130
+    except BrokenProcessPool:
+        sink.flush()
+        _err(f"工作进程意外退出：已完成 {skip + done} 行" + (f"，结果保存在 {partial}；用 --resume 继续" if partial else ""))
+        return 2
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        if stream is not sys.stdin.buffer:
+            stream.close()
+        if sink is not sys.stdout.buffer:
+            sink.close()
+        else:
+            sink.flush()
+    if partial is not None and output is not None:
+        os.replace(partial, output)
+    _err(f"完成：{skip + done} 行，正确 {good} 行，错误 {bad} 行" + (f"（本次续跑 {done} 行）" if skip else ""))
+    return 0
+
+
+def _init_main(book: Rulebook, now: datetime) -> None:
+    global _BOOK, _NOW
+    _BOOK, _NOW = book, now
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _progress() -> Any:
+    if not sys.stderr.isatty():
+        return lambda n: None
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    bar = Progress(SpinnerColumn(), TextColumn("已处理 {task.completed} 行"), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True)
+    bar.start()
+    task = bar.add_task("batch", total=None)
+
+    def update(n: int) -> None:
+        bar.update(task, completed=n)
+
+    import atexit
+
+    atexit.register(bar.stop)
+    return update

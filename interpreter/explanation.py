@@ -1,0 +1,318 @@
+"""Turns an evaluation trace into an explanation: structured data that every renderer shares.
+
+Nothing here is written per rule: the decisive rule, its citation, the conditions with the
+values they compared, the arithmetic, the exceptions weighed, the version chosen and the
+thresholds that would change the outcome are all read off the trace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import frozen
+
+from dsl import ir
+from dsl.operations import display
+from dsl.values import format_date, format_datetime
+from interpreter.codec import encode_value
+from interpreter.trace import ConclusionTrace, RuleOutcome, Step, Trace, VersionCheck
+
+_NEGATE = {"<": "≥", "≤": ">", ">": "≤", "≥": "<", "=": "≠", "≠": "=", "==": "≠", "!=": "=", "<=": ">",
+           ">=": "<", "早于": "不早于", "晚于": "不晚于", "不早于": "早于", "不晚于": "晚于", "小于": "不小于",
+           "大于": "不大于", "不小于": "小于", "不大于": "大于", "等于": "不等于", "不等于": "等于",
+           "早於": "不早於", "晚於": "不晚於", "不早於": "早於", "不晚於": "晚於"}
+_ARITH = {"+", "-", "×", "÷"}
+_MAX_COUNTERFACTUALS = 4
+
+
+def verdict(value: Any) -> str:
+    return "成立" if value is True else "不成立" if value is False else "无法判定（缺值）"
+
+
+def calc(step: Step) -> str:
+    """`max(100.15 × 30% = 30.045 → 30.05, 5.00) = 30.05` — the arithmetic with its numbers."""
+    result = step.note.split("（")[0] if step.note and "→" in step.note else display(step.value)
+    if step.kind == "op" and step.symbol in _ARITH and len(step.children) == 2:
+        left, right = (_operand(c) for c in step.children)
+        return f"{left} {step.symbol} {right} = {result}"
+    if step.kind == "op" and step.symbol == "-" and len(step.children) == 1:
+        return f"-{_operand(step.children[0])} = {result}"
+    if step.kind == "call":
+        return f"{step.symbol}（{'，'.join(_operand(c) for c in step.children)}）= {result}"
+    return display(step.value)
+
+
+def _operand(step: Step) -> str:
+    if (step.kind == "op" and step.symbol in _ARITH) or step.kind == "call":
+        return calc(step)
+    return display(step.value)
+
+
+def has_arithmetic(step: Step | None) -> bool:
+    return step is not None and ((step.kind == "op" and step.symbol in _ARITH) or step.kind == "call")
+
+
+def named_inputs(step: Step | None, out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The names (inputs, parameters, definitions, conclusions) a computation read."""
+    out = {} if out is None else out
+    if step is None:
+        return out
+    if step.kind in ("input", "param", "define", "conclusion", "now") and step.text not in out:
+        out[step.text] = step.value
+    for c in step.children:
+        named_inputs(c, out)
+    return out
+
+
+def condition_lines(step: Step, depth: int = 0) -> list[dict[str, Any]]:
+    """The conjuncts/disjuncts of a condition, each with the values it compared."""
+    if step.kind == "logic" and step.symbol in ("且", "或") and depth < 3:
+        head = {"条件": step.text, "结果": verdict(step.value), "组合": step.symbol, "层": depth}
+        lines = [head] if depth > 0 else []
+        for c in step.children:
+            lines += condition_lines(c, depth + 1)
+        return lines
+    return [{"条件": step.text, "取值": detail(step), "结果": verdict(step.value), "层": depth}]
+
+
+def detail(step: Step) -> str:
+    """The actual values a test compared: `2022-02-01 13:00:00 早于 2022-02-08 23:59:59`."""
+    if step.kind == "op" and len(step.children) == 2 and step.symbol not in _ARITH:
+        a, b = step.children
+        return f"{display(a.value)} {step.symbol} {display(b.value)}"
+    if step.kind == "op" and step.symbol == "在…至…之间" and len(step.children) == 3:
+        v, lo, hi = step.children
+        return f"{display(v.value)} 在 {display(lo.value)} 至 {display(hi.value)} 之间"
+    if step.kind == "op" and len(step.children) == 1:
+        return f"{display(step.children[0].value)} {step.symbol}"
+    if step.kind == "logic" and step.symbol == "不" and step.children:
+        return f"不（{detail(step.children[0])}）"
+    if step.kind in ("input", "param", "define", "conclusion", "local"):
+        return f"{step.text} = {display(step.value)}"
+    if step.note:
+        return step.note
+    return display(step.value)
+
+
+def comparisons(step: Step | None) -> list[Step]:
+    """Threshold comparisons inside a condition (through 且/或/不)."""
+    if step is None:
+        return []
+    if step.kind == "op" and step.symbol in _NEGATE and len(step.children) == 2:
+        return [step]
+    if step.kind == "logic":
+        return [s for c in step.children for s in comparisons(c)]
+    return []
+
+
+def counterfactual(cmp: Step, effect: str) -> str | None:
+    left, right = cmp.children
+    if left.value is None or right.value is None:
+        return None
+    flipped = _NEGATE.get(cmp.symbol or "")
+    if flipped is None:
+        return None
+    if left.kind != "const":
+        return f"若 {left.text} {flipped} {display(right.value)}（现为 {display(left.value)}），{effect}"
+    if right.kind != "const":
+        mirrored = {"<": ">", ">": "<", "≤": "≥", "≥": "≤"}.get(flipped, flipped)
+        return f"若 {right.text} {mirrored} {display(left.value)}（现为 {display(right.value)}），{effect}"
+    return None
+
+
+def version_line(check: VersionCheck) -> str:
+    bounds = []
+    if check.start is not None:
+        bounds.append(f"≥ {_moment(check.start)}")
+    if check.until is not None:
+        bounds.append(f"≤ {_moment(check.until)}")
+    if check.before is not None:
+        bounds.append(f"< {_moment(check.before)}")
+    arrow = "→ 适用" if check.active else "→ 不适用"
+    return f"{check.anchor.text} {display(check.anchor.value)} {' 且 '.join(bounds)} {arrow}「{check.name}」"
+
+
+def _moment(v: Any) -> str:
+    return format_datetime(v) if hasattr(v, "hour") else format_date(v) if hasattr(v, "day") else display(v)
+
+
+@frozen
+class RuleView:
+    key: str
+    title: str | None
+    citations: tuple[str, ...]
+    line: int
+    status: str
+    reason: str
+    conditions: tuple[dict[str, Any], ...]
+    version: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"规则": self.key, "状态": self.status, "原因": self.reason, "行": self.line}
+        if self.title:
+            out["标题"] = self.title
+        out["依据"] = list(self.citations)
+        if self.version:
+            out["版本"] = self.version
+        if self.conditions:
+            out["条件"] = [dict(c) for c in self.conditions]
+        return out
+
+
+@frozen
+class ConclusionView:
+    name: str
+    value: Any
+    encoded: Any
+    text: str
+    decided_by: RuleView | None
+    by_default: bool
+    calculation: str | None
+    inputs: tuple[tuple[str, str], ...]
+    weighed: tuple[RuleView, ...]
+    counterfactuals: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"结论": self.name, "值": self.encoded}
+        if self.decided_by is not None:
+            out["决定规则"] = self.decided_by.to_json()
+        elif self.by_default:
+            out["决定规则"] = None
+            out["说明"] = "没有规则适用，取结论的默认值"
+        else:
+            out["决定规则"] = None
+            out["说明"] = "没有规则适用，结论为空"
+        if self.calculation:
+            out["计算"] = self.calculation
+        if self.inputs:
+            out["用到的值"] = {k: v for k, v in self.inputs}
+        if self.weighed:
+            out["权衡的规则"] = [r.to_json() for r in self.weighed]
+        if self.counterfactuals:
+            out["改变结果的条件"] = list(self.counterfactuals)
+        return out
+
+
+@frozen
+class Explanation:
+    rulebook: str
+    now: Any
+    conclusions: tuple[ConclusionView, ...]
+    defaulted_inputs: tuple[tuple[str, str], ...]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [c.to_json() for c in self.conclusions]
+
+    def get(self, name: str) -> ConclusionView | None:
+        return next((c for c in self.conclusions if c.name == name), None)
+
+
+def _rule_view(outcome: RuleOutcome, winner: str | None) -> RuleView:
+    conds = tuple(condition_lines(outcome.condition)) if outcome.condition is not None else ()
+    version = version_line(outcome.version) if outcome.version is not None else None
+    if outcome.status == "采用":
+        reason = "条件成立" if outcome.condition is not None else "无条件适用（基础规则）"
+        if outcome.version is not None:
+            reason += f"，版本「{outcome.version.name}」生效"
+    elif outcome.status == "被例外覆盖":
+        reason = f"被例外「{winner}」覆盖" if outcome.applies else f"本身不适用；例外「{winner}」生效"
+    else:
+        if outcome.version is not None and not outcome.version.active:
+            reason = f"版本「{outcome.version.name}」不适用"
+        elif outcome.condition is not None and outcome.condition.value is None:
+            reason = "条件缺值，按不成立处理"
+        else:
+            reason = "条件不成立"
+    return RuleView(outcome.key, outcome.title, tuple(str(c) for c in outcome.citations), outcome.line,
+                    outcome.status, reason, conds, version)
+
+
+def _conclusion(program: ir.Program, ct: ConclusionTrace) -> ConclusionView:
+    decided = next((o for o in ct.rules if o.key == ct.decided_by and o.status == "采用"), None)
+    decided_view = _rule_view(decided, None) if decided is not None else None
+    value_step = decided.value if decided is not None else ct.default
+    calculation = calc(value_step) if has_arithmetic(value_step) else None
+    used: dict[str, Any] = {}
+    named_inputs(value_step, used)
+    if decided is not None and decided.condition is not None:
+        named_inputs(decided.condition, used)
+    weighed = tuple(_rule_view(o, ct.decided_by) for o in ct.rules if o is not decided)
+    return ConclusionView(
+        ct.name, ct.value, encode_value(ct.value, ct.type), display(ct.value), decided_view, ct.by_default,
+        calculation, tuple((k, display(v)) for k, v in used.items() if k != ct.name), weighed,
+        tuple(_counterfactuals(ct, decided, value_step)),
+    )
+
+
+def _counterfactuals(ct: ConclusionTrace, decided: RuleOutcome | None, value_step: Step | None) -> list[str]:
+    out: list[str] = []
+    if value_step is not None and value_step.value in (True, False):
+        for cmp in comparisons(value_step):
+            line = counterfactual(cmp, f"「{cmp.text}」{'将不成立' if cmp.value else '将成立'}"
+                                  + (f"，{ct.name} 将为 {display(not ct.value)}" if cmp is value_step else ""))
+            if line:
+                out.append(line)
+    if decided is not None and decided.condition is not None:
+        for cmp in comparisons(decided.condition):
+            if cmp.value is True:
+                line = counterfactual(cmp, f"规则「{decided.key}」的条件「{cmp.text}」将不成立")
+                if line:
+                    out.append(line)
+    for o in ct.rules:
+        if o is decided or o.status != "不适用" or o.condition is None:
+            continue
+        failing = [c for c in comparisons(o.condition) if c.value is False]
+        if len(failing) == 1:
+            line = counterfactual(failing[0], f"规则「{o.key}」的这一条件将成立")
+            if line:
+                out.append(line)
+    seen: list[str] = []
+    for line in out:
+        if line not in seen:
+            seen.append(line)
+    return seen[:_MAX_COUNTERFACTUALS]
+
+
+def build_explanation(program: ir.Program, trace: Trace) -> Explanation:
+    views = tuple(_conclusion(program, trace.conclusions[name]) for name in program.conclusions
+                  if name in trace.conclusions)
+    defaulted = tuple((name, display(step.value)) for name, step in trace.defaulted_inputs.items())
+    return Explanation(program.name, trace.now, views, defaulted)
+
+
+def why_not(program: ir.Program, trace: Trace, name: str) -> list[str]:
+    """Why a conclusion has the value it has (and not another), or why a rule did not fire."""
+    lines: list[str] = []
+    if name in trace.conclusions:
+        ct = trace.conclusions[name]
+        lines.append(f"结论「{name}」= {display(ct.value)}")
+        if not ct.rules:
+            lines.append("  没有任何规则给它赋值" + ("，取默认值" if ct.by_default else "，所以为空"))
+        for o in ct.rules:
+            view = _rule_view(o, ct.decided_by)
+            lines.append(f"  规则「{o.key}」{('（' + o.title + '）') if o.title else ''}：{o.status} —— {view.reason}")
+            for c in view.conditions:
+                mark = {"成立": "✓", "不成立": "✗"}.get(c["结果"], "?")
+                lines.append("    " + "  " * c["层"] + f"{mark} {c['条件']}" + (f"　〔{c['取值']}〕" if "取值" in c else ""))
+        return lines
+    rule = program.rules.get(name)
+    if rule is None:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(program.conclusions) + list(program.rules), n=1)
+        raise KeyError(f"「{name}」既不是结论也不是规则" + (f"；是否想写「{close[0]}」？" if close else ""))
+    for target, _ in rule.assignments:
+        ct = trace.conclusions.get(target)
+        if ct is None:
+            continue
+        o = next((x for x in ct.rules if x.key == name), None)
+        if o is None:
+            continue
+        view = _rule_view(o, ct.decided_by)
+        lines.append(f"规则「{name}」对结论「{target}」：{o.status} —— {view.reason}")
+        if view.version:
+            lines.append(f"  版本：{view.version}")
+        for c in view.conditions:
+            mark = {"成立": "✓", "不成立": "✗"}.get(c["结果"], "?")
+            lines.append("  " + "  " * c["层"] + f"{mark} {c['条件']}" + (f"　〔{c['取值']}〕" if "取值" in c else ""))
+    return lines

@@ -1,0 +1,49 @@
+"""Chooses the bundled rulebook(s) a case is meant for when `-r` is not given.
+
+A rulebook applies when the case supplies every one of its required inputs (directly or
+through a declared 来源 alias). The reason is reported, so an operator sees why the answer
+came from `shipping` and not from `filing`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dsl.diagnostics import Diagnostic, RulebookError
+from interpreter.api import BUNDLED, Rulebook, load_rulebook
+
+
+def _provided(case: dict[str, Any], spec) -> bool:
+    if case.get(spec.name) is not None:
+        return True
+    for alias in spec.aliases:
+        node: Any = case
+        for part in alias.split("."):
+            if not isinstance(node, dict) or part not in node:
+                node = None
+                break
+            node = node[part]
+        if node is not None:
+            return True
+    return False
+
+
+def select_rulebooks(case: dict[str, Any], file: str) -> list[tuple[Rulebook, str]]:
+    chosen: list[tuple[Rulebook, str]] = []
+    near: list[tuple[int, str, list[str]]] = []
+    for name in BUNDLED:
+        book = load_rulebook(name)
+        required = [i for i in book.inputs if not i.optional]
+        missing = [i.name for i in required if not _provided(case, i)]
+        if not missing:
+            names = "、".join(i.name for i in required)
+            chosen.append((book, f"用例提供了它的全部必填输入（{names}）"))
+        else:
+            near.append((len(missing), name, missing))
+    if chosen:
+        return chosen
+    near.sort()
+    _, name, missing = near[0]
+    raise RulebookError([Diagnostic(
+        "错误", f"{file}：没有哪本内置规则书的必填输入都齐全；最接近的是「{name}」，缺少 {'、'.join(missing)}",
+        None, "用 -r 指定规则书，或补齐这些字段")])

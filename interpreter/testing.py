@@ -1,0 +1,139 @@
+"""Runs the tests that ship with a rulebook and measures which rules they exercise.
+
+Tests come from two places: `测试` blocks inside the `.rules` file, and a `NAME.tests.json`
+file beside it (cases in the io-contract's JSON encoding, written by people who read the
+policy, not the rules). Every case is also run through the reference tree-walker, so a test
+run doubles as a check that the two evaluators agree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from attrs import frozen
+
+from dsl.operations import display
+from dsl.runtime_errors import EvaluationError
+from interpreter.api import Rulebook
+from interpreter.case_file import load_case_file
+from interpreter.codec import decode_value, encode_value
+from interpreter.errors import CaseError
+
+
+@frozen
+class Mismatch:
+    conclusion: str
+    expected: Any
+    actual: Any
+
+
+@frozen
+class CaseResult:
+    name: str
+    source: str  # where the case is written
+    ok: bool
+    mismatches: tuple[Mismatch, ...] = ()
+    error: str | None = None
+    fired: frozenset[str] = frozenset()
+
+
+@frozen
+class TestReport:
+    rulebook: str
+    results: tuple[CaseResult, ...]
+    uncovered: tuple[str, ...]  # rule keys no test made decide anything
+    rule_count: int
+
+    @property
+    def passed(self) -> int:
+        return sum(r.ok for r in self.results)
+
+    @property
+    def failed(self) -> int:
+        return len(self.results) - self.passed
+
+
+def tests_file_for(rules_path: Path) -> Path:
+    return rules_path.with_name(rules_path.name[: -len(".rules")] + ".tests.json")
+
+
+def _fired(book: Rulebook, facts: dict[str, Any], now) -> frozenset[str]:
+    _, trace = book.walker.evaluate(facts, now, trace=True)
+    assert trace is not None
+    return frozenset(c.decided_by for c in trace.conclusions.values() if c.decided_by)
+
+
+def _run_case(book: Rulebook, name: str, source: str, facts: dict[str, Any], now, expect: dict[str, Any],
+              encoded: bool) -> CaseResult:
+    try:
+        decision = book.evaluate(facts, now, decoded=True)
+        reference, _ = book.walker.evaluate(facts, decision.now)
+    except EvaluationError as exc:
+        return CaseResult(name, source, False, error=str(exc))
+    mismatches = []
+    for conclusion, expected in expect.items():
+        t = book.conclusion_types[conclusion]
+        actual = decision.conclusions.get(conclusion)
+        got = encode_value(actual, t) if encoded else actual
+        if _normal(got) != _normal(expected):
+            mismatches.append(Mismatch(conclusion, expected, got))
+    for conclusion, value in decision.conclusions.items():
+        if reference.get(conclusion) != value:
+            mismatches.append(Mismatch(f"{conclusion}（编译求值 vs 参考求值）", display(reference.get(conclusion)),
+                                       display(value)))
+    fired = _fired(book, facts, decision.now)
+    return CaseResult(name, source, not mismatches, tuple(mismatches), None, fired)
+
+
+def _normal(v: Any) -> Any:
+    if isinstance(v, (list, tuple)):
+        return [_normal(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _normal(x) for k, x in v.items()}
+    return v
+
+
+def run_tests(book: Rulebook, rules_path: Path | None) -> TestReport:
+    results: list[CaseResult] = []
+    for t in book.program.tests:
+        where = f"{book.program.file}:{t.line}"
+        if t.now is None:
+            results.append(CaseResult(t.name, where, False, error="测试没有给定「现在」，结果会随日期变化"))
+            continue
+        results.append(_run_case(book, t.name, where, dict(t.given), t.now, dict(t.expect), encoded=False))
+    if rules_path is not None:
+        json_tests = tests_file_for(rules_path)
+        if json_tests.is_file():
+            results.extend(_json_cases(book, json_tests))
+    fired = frozenset().union(*(r.fired for r in results)) if results else frozenset()
+    uncovered = tuple(k for k in book.program.rules if k not in fired)
+    return TestReport(book.name, tuple(results), uncovered, len(book.program.rules))
+
+
+def _json_cases(book: Rulebook, path: Path) -> list[CaseResult]:
+    data = load_case_file(str(path))
+    out: list[CaseResult] = []
+    if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
+        raise CaseError("测试文件应为 {\"cases\": [...]}", file=str(path), json_path="$")
+    for i, case in enumerate(data["cases"]):
+        name = str(case.get("名称", f"#{i + 1}")) if isinstance(case, dict) else f"#{i + 1}"
+        where = f"{path.name} $.cases[{i}]"
+        try:
+            if not isinstance(case, dict):
+                raise CaseError("测试用例应为对象", json_path=f"$.cases[{i}]")
+            facts, _ = book.decoder.decode(case.get("输入", {}), path=f"$.cases[{i}].输入", file=str(path))
+            now = case.get("现在") or case.get("输入", {}).get("评估时间") or "2000-01-01 00:00:00"
+            now_value = decode_value(now, _DATETIME, f"$.cases[{i}].现在")
+            expect = case.get("期望", {})
+            unknown = [k for k in expect if k not in book.conclusion_types]
+            if unknown:
+                raise CaseError(f"期望中的「{unknown[0]}」不是规则书的结论", json_path=f"$.cases[{i}].期望")
+        except CaseError as exc:
+            out.append(CaseResult(name, where, False, error=str(exc.located(file=str(path)))))
+            continue
+        out.append(_run_case(book, name, where, facts, now_value, expect, encoded=True))
+    return out
+
+
+from dsl.types import DATETIME as _DATETIME  # noqa: E402
