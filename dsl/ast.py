@@ -258,6 +258,7 @@ class Decl:
     sources: tuple[str, ...]
     description: str | None
     span: Span | None = _NOSPAN
+    identity: bool = False
 
 
 @frozen

@@ -213,7 +213,7 @@ class Checker:
                         default = self.lower(d.default, {})
                         self._expect(default, t, f"输入「{d.name}」的默认值")
                     out.append(ir.InputSpec(d.name, t, d.optional or d.default is not None, default,
-                                            d.sources, d.description, d.span))
+                                            d.sources, d.description, d.span, d.identity))
         return out
 
     def _params(self) -> dict[str, ir.ParamSpec]:
@@ -584,7 +584,7 @@ class Checker:
 
     def _unused(self, inputs: list[ir.InputSpec], params: dict[str, ir.ParamSpec]) -> None:
         for i in inputs:
-            if i.name not in self.used:
+            if i.name not in self.used and not i.identity:
                 self.warning(f"输入「{i.name}」没有被任何规则使用", i.span, code="unused")
         for p in params.values():
             if p.name not in self.used:

@@ -140,6 +140,8 @@ class Printer:
 
     def _decl(self, d: ast.Decl) -> str:
         out = f"  {self.name(d.name)}：{self.type(d.type)}"
+        if d.identity:
+            out += "，标识"
         if d.optional:
             out += "，可选"
         if d.default is not None:

@@ -154,6 +154,7 @@ class InputSpec:
     aliases: tuple[str, ...]
     description: str | None
     span: Span | None = _META
+    identity: bool = False
 
     @property
     def has_default(self) -> bool:

@@ -44,6 +44,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "_OPTIONAL": ("可选", "可選"),
     "_DEFAULT": ("默认", "默認"),
     "_SOURCE": ("来源", "來源"),
+    "_IDENTITY": ("标识", "標識"),
     "TRUE": ("是", "真"),
     "FALSE": ("否", "假"),
     "NULL": ("空",),

@@ -125,6 +125,9 @@ class _Builder(Transformer):
         return self._lit("null", c[0], None)
 
     # expressions -----------------------------------------------------------------
+    def atom(self, c):  # ( expr ): the parentheses carry no meaning once the tree exists
+        return c[1]
+
     def ref(self, c):
         return ast.Ref(str(c[0]), self.sp(c[0]))
 
@@ -258,6 +261,9 @@ class _Builder(Transformer):
     def opt_optional(self, c):
         return ("optional", True)
 
+    def opt_identity(self, c):
+        return ("identity", True)
+
     def opt_default(self, c):
         return ("default", c[1])
 
@@ -270,7 +276,8 @@ class _Builder(Transformer):
     def decl(self, c):
         opts = dict(x for x in c[3:])
         return ast.Decl(str(c[0]), c[2], bool(opts.get("optional")), opts.get("default"),
-                        opts.get("sources", ()), opts.get("description"), self.sp(c[0]))
+                        opts.get("sources", ()), opts.get("description"), self.sp(c[0]),
+                        bool(opts.get("identity")))
 
     def input_section(self, c):
         return ast.InputSection(tuple(x for x in c if isinstance(x, ast.Decl)))
