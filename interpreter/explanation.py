@@ -22,6 +22,9 @@ _NEGATE = {"<": "≥", "≤": ">", ">": "≤", "≥": "<", "=": "≠", "≠": "=
            "大于": "不大于", "不小于": "小于", "不大于": "大于", "等于": "不等于", "不等于": "等于",
            "早於": "不早於", "晚於": "不晚於", "不早於": "早於", "不晚於": "晚於"}
 _ARITH = {"+", "-", "×", "÷"}
+#: comparisons with a threshold: the ones for which "what would change the outcome" is a value
+_ORDERED = {"<", "≤", ">", "≥", "<=", ">=", "早于", "晚于", "不早于", "不晚于", "小于", "大于", "不小于", "不大于",
+            "早於", "晚於", "不早於", "不晚於"}
 _MAX_COUNTERFACTUALS = 4
 
 
@@ -29,11 +32,19 @@ def verdict(value: Any) -> str:
     return "成立" if value is True else "不成立" if value is False else "无法判定（缺值）"
 
 
+def effective(step: Step | None) -> Step | None:
+    """The branch that produced a value: through 若…则…否则 and 若无则 to what was taken."""
+    while step is not None and step.kind in ("cond", "coalesce") and step.children:
+        step = step.children[-1]
+    return step
+
+
 def calc(step: Step) -> str:
     """`max(100.15 × 30% = 30.045 → 30.05, 5.00) = 30.05` — the arithmetic with its numbers."""
+    step = effective(step) or step
     result = step.note.split("（")[0] if step.note and "→" in step.note else display(step.value)
     if step.kind == "op" and step.symbol in _ARITH and len(step.children) == 2:
-        left, right = (_operand(c) for c in step.children)
+        left, right = (_bracketed(c) for c in step.children)
         return f"{left} {step.symbol} {right} = {result}"
     if step.kind == "op" and step.symbol == "-" and len(step.children) == 1:
         return f"-{_operand(step.children[0])} = {result}"
@@ -43,12 +54,19 @@ def calc(step: Step) -> str:
 
 
 def _operand(step: Step) -> str:
+    step = effective(step) or step
     if (step.kind == "op" and step.symbol in _ARITH) or step.kind == "call":
         return calc(step)
     return display(step.value)
 
 
+def _bracketed(step: Step) -> str:
+    text = _operand(step)
+    return f"（{text}）" if "=" in text else text
+
+
 def has_arithmetic(step: Step | None) -> bool:
+    step = effective(step)
     return step is not None and ((step.kind == "op" and step.symbol in _ARITH) or step.kind == "call")
 
 
@@ -98,7 +116,7 @@ def comparisons(step: Step | None) -> list[Step]:
     """Threshold comparisons inside a condition (through 且/或/不)."""
     if step is None:
         return []
-    if step.kind == "op" and step.symbol in _NEGATE and len(step.children) == 2:
+    if step.kind == "op" and step.symbol in _ORDERED and len(step.children) == 2:
         return [step]
     if step.kind == "logic":
         return [s for c in step.children for s in comparisons(c)]
@@ -239,7 +257,7 @@ def _conclusion(program: ir.Program, ct: ConclusionTrace) -> ConclusionView:
     weighed = tuple(_rule_view(o, ct.decided_by) for o in ct.rules if o is not decided)
     return ConclusionView(
         ct.name, ct.value, encode_value(ct.value, ct.type), display(ct.value), decided_view, ct.by_default,
-        calculation, tuple((k, display(v)) for k, v in used.items() if k != ct.name), weighed,
+        calculation, tuple((k, _short(display(v))) for k, v in used.items() if k != ct.name), weighed,
         tuple(_counterfactuals(ct, decided, value_step)),
     )
 
@@ -271,6 +289,10 @@ def _counterfactuals(ct: ConclusionTrace, decided: RuleOutcome | None, value_ste
         if line not in seen:
             seen.append(line)
     return seen[:_MAX_COUNTERFACTUALS]
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def build_explanation(program: ir.Program, trace: Trace) -> Explanation:
