@@ -197,7 +197,9 @@ def decide(case: dict, now: str | datetime | None = None) -> dict:
     delay = format_duration(reference - deadline) if late else None
 
     # SHIP-4 是否自动赔付
-    auto = late and not (_NO_AUTO_FROM <= paid <= _NO_AUTO_TO and not registered)
+    # SHIP-4's exception needs 报名春节不打烊 to be false; absent is not false (spec: "never
+    # false by accident"), so an unknown registration keeps the compensation.
+    auto = late and not (_NO_AUTO_FROM <= paid <= _NO_AUTO_TO and case.get("报名春节不打烊") is False)
 
     # SHIP-5 本单赔付金额, SHIP-6 合并赔付金额
     if auto:

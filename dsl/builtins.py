@@ -68,15 +68,18 @@ def _as_dt(v: Any) -> Any:
 def _extreme(pick: Callable[..., Any]) -> Callable[[T.AnyType, str], Impl]:
     def factory(result: T.AnyType, rounding: str) -> Impl:
         def impl(*args: Any) -> Any:
-            values = _spread(args)
+            values = args[0] if len(args) == 1 else args
             if values is None:
                 return None
-            present = _present(values)
+            if not isinstance(values, (list, tuple)):
+                return values
+            present = [v for v in values if v is not None]
             if not present:
                 return None
-            if any(type(v) is date for v in present) and any(type(v) is datetime for v in present):
+            try:
+                return pick(present)
+            except TypeError:  # dates mixed with times: a date counts as its midnight
                 return pick(present, key=_as_dt)
-            return pick(present)
 
         return impl
 

@@ -23,9 +23,14 @@ from dsl import ir
 from dsl.builtins import BUILTINS
 from dsl.operations import cell_matches, make_ops, version_active
 from dsl.runtime_errors import EvaluationError, RuleConflict
+from dsl.types import BOOL as _BOOL
+from dsl.types import DATE, DATETIME, DURATION, MONEY, NUMBER
+
+_ORDERED_SCALARS = {DATE, DATETIME, DURATION, MONEY, NUMBER}
 
 _SAFE_BUILTINS = {"tuple": tuple, "any": any, "all": all, "sorted": sorted, "len": len, "int": int,
                   "None": None, "True": True, "False": False}
+_MAY_RAISE = {"日期序列", "四舍五入", "平均", "求和"}
 _SIMPLE_KINDS = {"input", "param", "define", "conclusion", "local", "now"}
 _INLINE_BINARY = {"add": "+", "sub": "-", "mul": "*"}
 _INLINE_COMPARE = {"=": "==", "≠": "!=", "<": "<", "≤": "<=", ">": ">", "≥": ">="}
@@ -58,6 +63,10 @@ class _Gen:
         self.ops = make_ops(program.rounding)
         self.computed_rules: set[str] = set()
         self.computed_versions: set[str] = set()
+        self.defaulted_inputs = {i.name for i in program.inputs
+                                 if isinstance(i.default, ir.Const) and i.default.value is not None
+                                 or isinstance(i.default, (ir.MakeList, ir.MakeRecord))
+                                 or (isinstance(i.default, ir.Var) and i.default.kind == "now")}
         for helper in (_index, _sort_key, cell_matches):
             self.ns[helper.__name__] = helper
         self.ns["_conflict"] = self._conflict
@@ -101,6 +110,51 @@ class _Gen:
         return f"t{next(self.tmp)}"
 
     # ------------------------------------------------------------ expressions
+    def never_none(self, node: ir.Node) -> bool:
+        if isinstance(node, ir.Const):
+            return node.value is not None
+        if isinstance(node, ir.Var):
+            if node.kind == "param":
+                return self.params.get(node.name) is not None
+            if node.kind == "now":
+                return True
+            if node.kind == "input":
+                return node.name in self.defaulted_inputs
+        return False
+
+    def truth(self, node: ir.Node, env: dict[str, str]) -> str:
+        """A Python expression that is True exactly when `node` evaluates to True (是)."""
+        match node:
+            case ir.Logic(op="and", args=args):
+                return "(" + " and ".join(self.truth(a, env) for a in args) + ")"
+            case ir.Logic(op="or", args=args):
+                return "(" + " or ".join(self.truth(a, env) for a in args) + ")"
+            case ir.Logic(op="not", args=(a,)):
+                return f"(({self.ex(a, env)}) is False)"
+            case ir.Op(key="present", args=(a,)):
+                return f"({self.ex(a, env)} is not None)"
+            case ir.Op(key="absent", args=(a,)):
+                return f"({self.ex(a, env)} is None)"
+            case ir.Op(key=key, args=(a, b)) if self._inline(key, a, b):
+                fa, na = self.bind(a, env, False)
+                fb, nb = self.bind(b, env, False)
+                checks = [f"{f} is not None" for f, n in ((fa, a), (fb, b)) if not self.never_none(n)]
+                if key in _INLINE_BINARY:
+                    return f"(({self.ex(node, env)}) is True)"
+                if key == "member":
+                    test = f"{na} in {nb}"
+                elif key == "not_member":
+                    test = f"{na} not in {nb}"
+                else:
+                    test = f"{na} {_INLINE_COMPARE[key[3:-6]]} {nb}"
+                if not checks:
+                    # operands that are bound with := must still be evaluated first
+                    return f"({test})" if fa == na and fb == nb else f"(({self.ex(node, env)}) is True)"
+                return "(" + " and ".join(checks + [test]) + ")"
+            case ir.Var() if node.type == _BOOL:
+                return f"({self.ex(node, env)} is True)"
+        return f"(({self.ex(node, env)}) is True)"
+
     def simple(self, node: ir.Node) -> bool:
         return isinstance(node, ir.Const) or (isinstance(node, ir.Var) and node.kind in _SIMPLE_KINDS)
 
@@ -130,6 +184,11 @@ class _Gen:
                 return f"({self.ex(a, env, pure)} is None)"
             case ir.Op(key="index", args=(a, b)):
                 return f"_index({self.ex(a, env, pure)}, {self.ex(b, env, pure)})"
+            case ir.Op(key="between", args=(v, lo, hi)) if not pure and _same_types(v, lo, hi):
+                parts = [self.bind(x, env, False) for x in (v, lo, hi)]
+                guard = [f"{f} is None" for (f, _), x in zip(parts, (v, lo, hi)) if not self.never_none(x)]
+                test = f"{parts[1][1]} <= {parts[0][1]} <= {parts[2][1]}"
+                return f"(None if {' or '.join(guard)} else {test})" if guard else f"({test})"
             case ir.Op(key=key, args=(a, b)) if not pure and self._inline(key, a, b):
                 return self._inline_binary(key, a, b, env)
             case ir.Op(key=key, args=args):
@@ -145,7 +204,8 @@ class _Gen:
                     return f"{fn}({', '.join(self.ex(x, env, pure) for x in args)})"
                 return self._logic(op, list(args), env)
             case ir.Cond(condition=c, then=th, otherwise=o):
-                return f"({self.ex(th, env, pure)} if {self.ex(c, env, pure)} is True else {self.ex(o, env, pure)})"
+                test = f"{self.ex(c, env, pure)} is True" if pure else self.truth(c, env)
+                return f"({self.ex(th, env, pure)} if {test} else {self.ex(o, env, pure)})"
             case ir.Coalesce(value=v, fallback=f):
                 if pure:
                     return f"{self.global_fn('c', _coalesce)}({self.ex(v, env, pure)}, {self.ex(f, env, pure)})"
@@ -155,11 +215,13 @@ class _Gen:
                 key = self.const(n)
                 if pure:
                     return f"{self.global_fn('gf', _get_field)}({self.ex(tg, env, pure)}, {key})"
+                if self.never_none(tg):
+                    return f"{self.ex(tg, env, pure)}.get({key})"
                 first, name = self.bind(tg, env, pure)
                 return f"(None if {first} is None else {name}.get({key}))"
             case ir.Builtin(name=n, args=args, type=t):
                 impl = BUILTINS[n][1](t, self.program.rounding)
-                fn = self.global_fn("b", _guarded(impl, node.text))
+                fn = self.global_fn("b", _guarded(impl, node.text) if n in _MAY_RAISE else impl)
                 return f"{fn}({', '.join(self.ex(x, env, pure) for x in args)})"
             case ir.CallUser(name=n, args=args):
                 return f"{self.var('函数:' + n)}({', '.join(self.ex(x, env, pure) for x in args)})"
@@ -172,7 +234,7 @@ class _Gen:
                     coll = self.ex(c, env, pure)
                     return f"{self.global_fn('q', _quant)}({coll}, lambda {loop}: {body}, {fn})"
                 first, name = self.bind(c, env, pure)
-                return f"(None if {first} is None else {fn}(({body}) is True for {loop} in {name}))"
+                return f"(None if {first} is None else {fn}({self.truth(cond, inner)} for {loop} in {name}))"
             case ir.MakeList(items=items):
                 inner_items = ", ".join(self.ex(x, env, pure) for x in items)
                 return f"({inner_items},)" if items else "()"
@@ -201,7 +263,7 @@ class _Gen:
         else:
             expr = f"{na} {_INLINE_COMPARE[key[3:-6]]} {nb}"
         # constants are never bound, so skipping their check never skips an evaluation
-        guard = [f"{first} is None" for first, node in ((fa, a), (fb, b)) if not _never_none(node)]
+        guard = [f"{first} is None" for first, node in ((fa, a), (fb, b)) if not self.never_none(node)]
         if not guard:
             return f"({expr})"
         return f"(None if {' or '.join(guard)} else {expr})"
@@ -237,7 +299,12 @@ class _Gen:
             else:
                 clauses.append(f"for {loop} in ({self.ex(coll, inner, True)} or ())")
             inner[var] = loop
-        cond = f" if ({self.ex(node.condition, inner, pure)}) is True" if node.condition is not None else ""
+        if node.condition is None:
+            cond = ""
+        elif pure:
+            cond = f" if ({self.ex(node.condition, inner, pure)}) is True"
+        else:
+            cond = f" if {self.truth(node.condition, inner)}"
         elem = self.ex(node.element, inner, pure)
         if node.sort_key is not None:
             key = self.ex(node.sort_key, inner, pure)
@@ -262,7 +329,7 @@ class _Gen:
         if rule.version is not None:
             parts.append(self.version(rule.version))
         if rule.condition is not None:
-            parts.append(f"({self.ex(rule.condition, {})}) is True")
+            parts.append(self.truth(rule.condition, {}))
         self.emit(f"{ident} = {' and '.join(parts) if parts else 'True'}")
         return ident
 
@@ -285,6 +352,14 @@ class _Gen:
             key = spec.roots[0]
             value = self.ex(dict(self.program.rules[key].assignments)[spec.name], {})
             self.emit(f"{target} = ({value}) if {self.var('规则:' + key)} else {default}")
+            return
+        chain = _linear_chain(spec)
+        if chain is not None:
+            # base ← exception ← stronger exception …: the strongest applicable one wins
+            for i, key in enumerate(reversed(chain)):
+                value = self.ex(dict(self.program.rules[key].assignments)[spec.name], {})
+                self.emit(f"{'if' if i == 0 else 'elif'} {self.var('规则:' + key)}: {target} = {value}")
+            self.emit(f"else: {target} = {default}")
             return
         found, value, _ = self.level(spec, spec.roots, 1)
         self.emit(f"{target} = {value} if {found} else {default}")
@@ -371,8 +446,24 @@ class _Gen:
         return "\n".join(self.lines) + "\n"
 
 
-def _never_none(node: ir.Node) -> bool:
-    return isinstance(node, ir.Const) and node.value is not None
+def _same_types(*nodes: ir.Node) -> bool:
+    """Operands of one ordered type (no date/time mixing), so plain comparison is exact."""
+    first = nodes[0].type
+    return all(n.type == first for n in nodes) and first in _ORDERED_SCALARS
+
+
+def _linear_chain(spec: ir.ConclusionSpec) -> list[str] | None:
+    """Rule keys from the base to the strongest exception, when each level has one rule."""
+    if len(spec.roots) != 1:
+        return None
+    chain = [spec.roots[0]]
+    while True:
+        kids = spec.children.get(chain[-1], ())
+        if not kids:
+            return chain
+        if len(kids) != 1:
+            return None
+        chain.append(kids[0])
 
 
 def _not(a: Any) -> Any:

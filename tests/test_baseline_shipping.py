@@ -164,15 +164,15 @@ def test_spring_festival_no_auto_period_unregistered():
     assert out["是否延迟发货"] is True
     assert out["是否自动赔付"] is False
     assert out["本单赔付金额"] == "0.00"
-    # absent registration means false too
-    unregistered = case(付款时间="2022-01-25 00:00:00", 评估时间="2022-02-10 00:00:00")
-    assert decide(unregistered)["是否自动赔付"] is False
+    # an absent registration is unknown, not false: the exception does not apply
+    unknown = case(付款时间="2022-01-25 00:00:00", 评估时间="2022-02-10 00:00:00")
+    assert decide(unknown)["是否自动赔付"] is True
 
 
 def test_no_auto_period_edges():
-    before = decide(case(付款时间="2022-01-24 23:59:59", 评估时间="2022-02-10 00:00:00"))
+    before = decide(case(付款时间="2022-01-24 23:59:59", 报名春节不打烊=False, 评估时间="2022-02-10 00:00:00"))
     assert before["是否自动赔付"] is True
-    after = decide(case(付款时间="2022-02-09 00:00:00", 评估时间="2022-02-20 00:00:00"))
+    after = decide(case(付款时间="2022-02-09 00:00:00", 报名春节不打烊=False, 评估时间="2022-02-20 00:00:00"))
     assert after["是否自动赔付"] is True
 
 
