@@ -9,6 +9,7 @@ good files fast; the slow diagnosis (stdlib json, byte scans) runs only once a f
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from typing import Any
@@ -29,20 +30,10 @@ STDIN = "-"
 
 _BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
-
-_ORJSON_MESSAGES = {
-    "unexpected character": "此处有意外的字符",
-    "unexpected end of data": "内容意外结束（可能缺少「}」「]」或引号）",
-    "invalid literal": "无效的字面量（只有 true、false、null 不加引号）",
-    "unexpected content after document": "一个 JSON 值之后还有多余内容",
-    "number with leading zero is not allowed": "数字不能以 0 开头",
-    "unexpected control character in string": "字符串中有未转义的控制字符（如换行、制表符）",
-    "number is infinity when parsed as double": "数字超出范围",
-    "no digit after minus sign": "负号后没有数字",
-    "no matched low surrogate in string": "字符串中有不成对的 \\u 代理项转义",
-    "trailing comma is not allowed": "最后一项后面多了逗号",
-}
+#: The lexical units the diagnosis looks at: strings (skipped whole, so brackets and digits
+#: inside them do not count), brackets, the non-JSON constants and numbers.
+_LEXEME = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]|-?(?:NaN|Infinity)|-?\d[\d.eE+-]*')
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _STDLIB_MESSAGES = {
     "Expecting value": "此处应为一个值",
     "Expecting property name enclosed in double quotes": "此处应为用双引号括起的字段名",
@@ -121,12 +112,15 @@ def parse_case_bytes(data: bytes, file: str | None, line_no: int | None = None) 
         raise CaseError("文件为空，应为一个 JSON 对象", file=file, line=line_no)
     try:
         value = orjson.loads(data)
-    except orjson.JSONDecodeError as e:
-        raise _diagnose(data, e, file, line_no) from None
+    except orjson.JSONDecodeError:
+        # Only the fact that orjson failed is used, never its message or position: those
+        # change between orjson releases. The diagnosis is ours.
+        raise _diagnose(data, file, line_no) from None
     # Only a text with that many brackets can nest that deep: the scan is skipped for
     # ordinary cases and batch lines.
     if data.count(b"[") + data.count(b"{") > MAX_DEPTH and _too_deep(value):
-        raise _depth_error(data, file, line_no)
+        text = data.decode("utf-8")
+        raise _depth_error(text, _depth_offset(text) or 0, file, line_no)
     return value
 
 
@@ -143,35 +137,44 @@ def _too_deep(value: Any) -> bool:
     return False
 
 
-def _position(data: bytes, offset: int, line_no: int | None) -> tuple[int, int]:
-    """1-based line and column (in characters) of a byte offset."""
-    line_start = data.rfind(b"\n", 0, offset) + 1
-    column = len(data[line_start:offset].decode("utf-8", "replace")) + 1
+def _position(text: str, pos: int, line_no: int | None) -> tuple[int, int]:
+    """1-based line and column (in characters) of a character offset; a JSONL line keeps
+    its own number."""
+    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
     if line_no is not None:
         return line_no, column
-    return data.count(b"\n", 0, offset) + 1, column
+    return text.count("\n", 0, pos) + 1, column
 
 
-def _depth_error(data: bytes, file: str | None, line_no: int | None) -> CaseError:
+def _depth_offset(text: str) -> int | None:
+    """The offset of the first bracket that opens level MAX_DEPTH + 1, if any."""
     depth = 0
-    offset = 0
-    for match in _TOKEN.finditer(data):
+    for match in _LEXEME.finditer(text):
         token = match.group()
-        if token in (b"[", b"{"):
+        if token in ("[", "{"):
             depth += 1
             if depth > MAX_DEPTH:
-                offset = match.start()
-                break
-        elif token in (b"]", b"}"):
+                return match.start()
+        elif token in ("]", "}"):
             depth -= 1
-    line, column = _position(data, offset, line_no)
+    return None
+
+
+def _depth_error(text: str, pos: int, file: str | None, line_no: int | None) -> CaseError:
+    line, column = _position(text, pos, line_no)
     return CaseError(f"JSON 嵌套超过 {MAX_DEPTH} 层，不像是一个案例", file=file, line=line,
                      column=column)
 
 
-def _diagnose(data: bytes, error: orjson.JSONDecodeError, file: str | None,
-              line_no: int | None) -> CaseError:
-    """Turn orjson's terse failure into a Chinese message with line, column and what was found."""
+def _diagnose(data: bytes, file: str | None, line_no: int | None) -> CaseError:
+    """Say in Chinese what is wrong with JSON that orjson refused, and where.
+
+    The stdlib parser names what it expected (「,」, a field name …) with a position, but it
+    recurses, and it accepts what orjson and the contract reject (NaN, Infinity, numbers
+    beyond a double, lone surrogates). So the nesting is scanned first, the stdlib parser
+    only sees text within the nesting limit, and the prefix it accepted is scanned for
+    those values.
+    """
     if data.startswith(_UTF16_BOMS):
         return CaseError("文件是 UTF-16 编码，请另存为 UTF-8", file=file, line=line_no)
     try:
@@ -179,52 +182,103 @@ def _diagnose(data: bytes, error: orjson.JSONDecodeError, file: str | None,
     except UnicodeDecodeError as e:
         return _encoding_error(data, e, file, line_no)
 
-    line, column, pos = error.lineno, error.colno, error.pos
-    message = _ORJSON_MESSAGES.get(error.msg)
-    rest = text[pos:] if 0 <= pos <= len(text) else ""
-    if rest.startswith(("NaN", "Infinity", "-Infinity")):
-        message = "JSON 不允许 NaN 或 Infinity；缺失的值请写 null"
-    elif error.msg in ("unexpected character", "unexpected end of data", "invalid literal"):
-        stdlib = _stdlib_error(text)
-        if stdlib is not None:
-            message, line, column, pos = stdlib
-            rest = text[pos:]
-        if not rest.strip():
-            message = _ORJSON_MESSAGES["unexpected end of data"]
-    if message is None:
-        message = f"无法解析（{error.msg}）"
-    if error.msg == "unexpected content after document" and rest.lstrip().startswith("{"):
-        message += "；每行一个案例的文件请用 rulebook batch 处理"
-    if line_no is not None:
-        line = line_no
-    return CaseError(f"JSON 格式错误：{message}{_found(rest)}", file=file, line=line,
+    limit = _depth_offset(text)
+    syntax = _stdlib_error(text if limit is None else text[:limit])
+    if syntax is not None and limit is not None and syntax[1] >= limit:
+        syntax = None  # the cut at the nesting limit ended the text there, not the user
+    end = len(text) if syntax is None else syntax[1]
+    if limit is not None:
+        end = min(end, limit)
+    lexical = _lexical_error(text, end)
+    if lexical is not None:
+        message, pos = lexical
+    elif syntax is not None:
+        message, pos = syntax
+    elif limit is not None:
+        return _depth_error(text, limit, file, line_no)
+    else:  # orjson refused something neither check can name: say so, without guessing
+        message, pos = "无法解析", 0
+    line, column = _position(text, pos, line_no)
+    return CaseError(f"JSON 格式错误：{message}{_found(text[pos:])}", file=file, line=line,
                      column=column)
 
 
-def _stdlib_error(text: str) -> tuple[str, int, int, int] | None:
-    """The stdlib parser names what it expected (「,」, a field name …) where orjson does not."""
+def _lexical_error(text: str, end: int) -> tuple[str, int] | None:
+    """The first value in `text[:end]` that the stdlib parser takes and JSON does not."""
+    for match in _LEXEME.finditer(text, 0, end):
+        token = match.group()
+        first = token[0]
+        if first == '"':
+            if _SURROGATE_ESCAPE.search(token) and _has_lone_surrogate(token):
+                return "字符串中有不成对的 \\u 代理项转义（\\uD800–\\uDFFF）", match.start()
+        elif token.endswith(("NaN", "Infinity")):
+            return "JSON 不允许 NaN 或 Infinity；缺失的值请写 null", match.start()
+        elif first in "-0123456789":
+            try:
+                number = float(token)
+            except ValueError:
+                continue  # not a number after all; the syntax check covers it
+            if math.isinf(number):
+                return "数字超出范围", match.start()
+    return None
+
+
+def _has_lone_surrogate(token: str) -> bool:
+    try:
+        value = json.loads(token)
+    except ValueError:
+        return False
+    return any("\ud800" <= c <= "\udfff" for c in value)
+
+
+def _stdlib_error(text: str) -> tuple[str, int] | None:
+    """The stdlib parser's complaint about `text` in Chinese, with its character offset."""
     try:
         json.loads(text)
     except json.JSONDecodeError as e:
-        message = _STDLIB_MESSAGES.get(e.msg, f"无法解析（{e.msg}）")
-        before = text[: e.pos].rstrip()
-        if before.endswith(",") and text[e.pos: e.pos + 1] in ("}", "]"):
-            message = "最后一项后面多了逗号"
-        return message, e.lineno, e.colno, e.pos
-    except (RecursionError, ValueError):
+        return _translate(text, e.msg, e.pos), e.pos
+    except (RecursionError, ValueError):  # ValueError: an integer of more than 4300 digits
         return None
     return None
 
 
+_LEADING_ZERO = re.compile(r"(?:^|[^\d.eE+-])-?0$")
+
+
+def _translate(text: str, msg: str, pos: int) -> str:
+    rest = text[pos:]
+    if not rest.strip():
+        return "内容意外结束（可能缺少「}」「]」或引号）"
+    if text[:pos].rstrip().endswith(",") and rest[:1] in ("}", "]"):
+        return "最后一项后面多了逗号"
+    if msg == "Extra data":
+        message = _STDLIB_MESSAGES[msg]
+        if rest.lstrip().startswith("{"):
+            message += "；每行一个案例的文件请用 rulebook batch 处理"
+        return message
+    if rest[:1].isdigit() and _LEADING_ZERO.search(text, 0, pos):
+        return "数字不能以 0 开头"
+    for prefix, chinese in _STDLIB_MESSAGES.items():
+        if msg.startswith(prefix):
+            return chinese
+    return "无法解析"
+
+
 def _found(rest: str) -> str:
+    """The start of what was found, with control characters made visible (\\u0000)."""
     snippet = rest.split("\n", 1)[0][:20]
+    snippet = _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", snippet)
     return f"，实际为「{snippet}」" if snippet.strip() else ""
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def _encoding_error(data: bytes, error: UnicodeDecodeError, file: str | None,
                     line_no: int | None) -> CaseError:
     offset = error.start
-    line, column = _position(data, offset, line_no)
+    prefix = data[:offset].decode("utf-8")
+    line, column = _position(prefix, len(prefix), line_no)
     message = f"不是 UTF-8 编码：字节偏移 {offset} 处的字节 0x{data[offset]:02X} 无效"
     try:
         data.decode("gb18030")

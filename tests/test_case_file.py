@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+import orjson
 import pytest
 
 from dsl.types import BOOL, DATETIME, MONEY, TEXT
@@ -192,3 +193,54 @@ def test_raw_taobao_order_decodes_through_aliases() -> None:
     assert values["付款时间"] == datetime(2022, 1, 26, 21, 14, 37)
     assert {w.message.split("，")[0] for w in warnings} == {
         "未知输入「物流轨迹」", "未知输入「发货省份」", "未知输入「评估时间」"}
+
+
+# ------------------------------------------------- independence from orjson's error texts
+BROKEN = [
+    (b'{\n  "a": 1\n  "b": 2\n}', "此处应为「,」", (3, 3)),
+    (b'{"a": 1,}', "多了逗号", (1, 9)),
+    (b'{"a": 01}', "不能以 0 开头", (1, 8)),
+    (b'{"a": "\\ud800"}', "代理项", (1, 7)),
+    (b'{"a": "\\ud83d\\ude00", "b": "\\udc00"}', "代理项", (1, 28)),
+    (b'{"a": ' + b"9" * 5000 + b"}", "超出范围", (1, 7)),
+    (b'{"a": -Infinity, }', "NaN 或 Infinity", (1, 7)),
+    (b'{"a": [1,] ' + b"[" * 300, "多了逗号", (1, 10)),
+    (b"[" * 300 + b"NaN", f"嵌套超过 {MAX_DEPTH} 层", (1, MAX_DEPTH + 1)),
+    (b"\x00", "\\u0000", (1, 1)),
+]
+
+
+@pytest.mark.parametrize("data, words, position", BROKEN)
+def test_diagnosis_is_ours(data: bytes, words: str, position: tuple[int, int]) -> None:
+    error = bytes_error(data)
+    assert words in error.message and (error.line, error.column) == position
+
+
+@pytest.mark.parametrize("data, words, position", BROKEN)
+def test_orjson_messages_are_never_used(data: bytes, words: str, position: tuple[int, int],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever orjson says (any release ≥ 3.9 words it differently), the message is ours."""
+
+    def refuse(_data: bytes) -> None:
+        raise orjson.JSONDecodeError("some future wording", "x" * 5, 3)
+
+    monkeypatch.setattr(case_file.orjson, "loads", refuse)
+    error = bytes_error(data)
+    assert words in error.message and (error.line, error.column) == position
+    assert "future" not in str(error)
+
+
+def test_valid_json_orjson_still_refuses_gives_a_neutral_message(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(_data: bytes) -> None:
+        raise orjson.JSONDecodeError("some future wording", "x", 0)
+
+    monkeypatch.setattr(case_file.orjson, "loads", refuse)
+    error = bytes_error(b'{"a": 1}')
+    assert error.message.startswith("JSON 格式错误：无法解析") and "future" not in str(error)
+
+
+def test_jsonl_position_is_the_line_number() -> None:
+    with pytest.raises(CaseError) as info:
+        parse_case_line(b'{"a": 1 "b": 2}', 41, "b.jsonl")
+    assert (info.value.line, info.value.column) == (41, 9)
