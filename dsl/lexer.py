@@ -82,7 +82,9 @@ def fold(text: str) -> str:
 
 def declared_names(folded: str) -> frozenset[str]:
     """Every name in a declaring position; these beat keywords inside runs."""
-    names: set[str] = set(TYPE_WORDS)
+    from dsl.builtins import BUILTINS
+
+    names: set[str] = set(TYPE_WORDS) | set(BUILTINS)
     for pattern in _DECLARATION_PATTERNS:
         for m in pattern.finditer(folded):
             name = m.group(1).strip()
@@ -234,9 +236,12 @@ class Lexer:
         return end
 
     def _starts_something(self, run: str, i: int) -> bool:
+        """Where an unknown name must stop: a keyword, or a declared name (not a bare type
+        word such as 数, which is also the tail of ordinary words like 计数 or 件数)."""
+        known = self._longest(run, i, self.declared, self.longest_declared)
         return bool(
             self._longest(run, i, SPELLINGS, LONGEST_KEYWORD)
-            or self._longest(run, i, self.declared, self.longest_declared)
+            or (known and known not in TYPE_WORDS)
         )
 
     @staticmethod
