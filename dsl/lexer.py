@@ -210,6 +210,8 @@ class Lexer:
         while i < len(run):
             known = self._longest(run, i, self.declared, self.longest_declared)
             keyword = self._longest(run, i, SPELLINGS, LONGEST_KEYWORD)
+            if known in TYPE_WORDS and i + len(known) < len(run) and not self._starts_something(run, i + len(known)):
+                known = None  # 数 in 数量 is the start of another word, not the type
             if known and len(known) >= len(keyword or ""):
                 parts.append(("NAME", known, i))
                 i += len(known)
