@@ -1,0 +1,99 @@
+"""The embedding API: load from a name, a path or a string; frozen decisions; pickling."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import attrs
+import pytest
+
+from dsl.diagnostics import RulebookError
+from dsl.runtime_errors import RuleConflict
+from interpreter.api import load_rulebook, load_source
+from interpreter.errors import CaseError
+
+ROOT = Path(__file__).resolve().parent.parent
+ORDER = {"订单号": "A1", "付款时间": "2022-03-01 10:00:00", "实付金额": "100.15"}
+
+
+def test_load_by_name_and_by_path_agree():
+    a = load_rulebook("shipping")
+    b = load_rulebook(ROOT / "rulebooks" / "shipping.rules")
+    assert a.evaluate(ORDER, now="2022-03-05 00:00:00").conclusions == \
+        b.evaluate(ORDER, now="2022-03-05 00:00:00").conclusions
+
+
+def test_conclusions_are_python_values():
+    d = load_rulebook("shipping").evaluate(ORDER, now="2022-03-05 00:00:00")
+    c = d.conclusions
+    assert c["发货截止时间"] == datetime(2022, 3, 3, 10, 0)
+    assert c["是否延迟发货"] is True
+    assert c["延迟时长"] == timedelta(days=1, hours=14)
+    assert c["本单赔付金额"] == Decimal("30.05")
+    assert c["处置措施"] == ()
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        d.now = datetime(2020, 1, 1)  # type: ignore[misc]
+
+
+def test_now_defaults_to_shanghai_time():
+    d = load_rulebook("shipping").evaluate(ORDER)
+    assert d.now.tzinfo is None and d.now.year >= 2024
+
+
+def test_load_source_and_errors():
+    with pytest.raises(RulebookError) as exc:
+        load_source("规则书 x\n输入：\n  甲：钱\n", "x.rules")
+    assert "未知的类型「钱」" in str(exc.value)
+
+
+def test_bad_facts_raise_case_error_with_path():
+    with pytest.raises(CaseError) as exc:
+        load_rulebook("shipping").evaluate({**ORDER, "实付金额": 100.15})
+    assert exc.value.json_path == "$.实付金额"
+
+
+def test_runtime_conflict_names_both_rules():
+    book = load_source(
+        "规则书 c\n输入：\n  甲：数\n结论：\n  乙：数\n"
+        "规则 R-1 一：\n  依据 《文》 \"1\"\n  如果 甲 > 1\n  则 乙 = 1\n"
+        "规则 R-2 二：\n  依据 《文》 \"2\"\n  如果 甲 > 2\n  则 乙 = 2\n", "c.rules")
+    assert book.evaluate({"甲": 2}).conclusions["乙"] == 1
+    with pytest.raises(RuleConflict) as exc:
+        book.evaluate({"甲": 3})
+    assert "R-1" in str(exc.value) and "R-2" in str(exc.value) and "第 6 行" in str(exc.value)
+
+
+def test_rulebook_pickles_and_evaluates_in_another_process_state():
+    book = load_rulebook("shipping")
+    clone = pickle.loads(pickle.dumps(book))
+    assert clone.evaluate(ORDER, now="2022-03-05 00:00:00").conclusions == \
+        book.evaluate(ORDER, now="2022-03-05 00:00:00").conclusions
+
+
+def test_with_params_is_a_copy():
+    book = load_rulebook("shipping")
+    generous = book.with_params({"赔付比例": "50%"})
+    assert generous.evaluate(ORDER, now="2022-03-05 00:00:00").conclusions["本单赔付金额"] == Decimal("50.08")
+    assert book.evaluate(ORDER, now="2022-03-05 00:00:00").conclusions["本单赔付金额"] == Decimal("30.05")
+
+
+def test_thread_safe_evaluation():
+    book = load_rulebook("shipping")
+    expected = book.evaluate(ORDER, now="2022-03-05 00:00:00").conclusions
+    errors: list[object] = []
+
+    def work() -> None:
+        for _ in range(200):
+            if book.evaluate(ORDER, now="2022-03-05 00:00:00").conclusions != expected:
+                errors.append("mismatch")
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors

@@ -1,0 +1,148 @@
+"""The command line: formats, auto-selection, check/test/fmt exit codes (happy paths).
+
+Bad inputs and batch guarantees are covered in test_cli_errors.py and test_batch.py.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from interpreter.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+FESTIVAL = ROOT / "examples" / "春节迟发赔付.json"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_explain_text_is_a_tree_with_rules_and_citations(capsys):
+    code, out, _ = run(capsys, "explain", str(FESTIVAL), "-r", "shipping", "--now", "2022-01-30 00:00:00")
+    assert code == 0
+    assert "发货截止时间 = 2022-01-27 10:00:00" in out
+    assert "SHIP-1a" in out and "特殊说明(1)" in out
+    assert "最大（100.15 × 30% = 30.045 → 30.05，5.00）= 30.05" in out
+
+
+def test_explain_json_follows_the_contract(capsys):
+    code, out, _ = run(capsys, "explain", str(FESTIVAL), "-r", "shipping", "--format", "json")
+    assert code == 0
+    payload = json.loads(out)
+    (result,) = payload["results"]
+    assert result["rulebook"] == "shipping"
+    assert set(result["conclusions"]) == {
+        "适用规则", "发货截止时间", "实际发货时间", "是否延迟发货", "延迟时长", "是否自动赔付",
+        "本单赔付金额", "合并赔付金额", "物流更新超时", "服务违约金", "处置措施"}
+    assert result["conclusions"]["延迟时长"] == "PT5H30M"
+    assert isinstance(result["explanation"], list)
+
+
+def test_explain_markdown(capsys):
+    code, out, _ = run(capsys, "explain", str(FESTIVAL), "-r", "shipping", "--format", "markdown")
+    assert code == 0
+    assert out.startswith("## shipping")
+    assert "| 发货截止时间 | 2022-01-27 10:00:00 | SHIP-1a 春节不打烊 |" in out
+
+
+def test_explain_without_rulebook_says_which_and_why(capsys):
+    code, out, err = run(capsys, "explain", str(FESTIVAL), "--format", "json")
+    assert code == 0
+    assert "自动选择规则书「shipping」" in err and "必填输入" in err
+    assert [r["rulebook"] for r in json.loads(out)["results"]] == ["shipping"]
+
+
+def test_explain_reads_stdin(capsys, monkeypatch):
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(FESTIVAL.read_bytes()), encoding="utf-8"))
+    code, out, _ = run(capsys, "explain", "-", "-r", "shipping", "--format", "json")
+    assert code == 0 and json.loads(out)["results"][0]["conclusions"]["本单赔付金额"] == "30.05"
+
+
+def test_explain_top_trade_without_hand_conversion(capsys):
+    code, out, _ = run(capsys, "explain", str(ROOT / "examples" / "top_trade.json"), "-r", "shipping",
+                       "--format", "json")
+    assert code == 0
+    c = json.loads(out)["results"][0]["conclusions"]
+    assert c["适用规则"] == "春节不打烊" and c["是否延迟发货"] is True
+
+
+def test_why_not(capsys):
+    code, out, _ = run(capsys, "explain", str(FESTIVAL), "-r", "shipping", "--why-not", "是否自动赔付")
+    assert code == 0 and "SHIP-4a" in out
+
+
+def test_param_override_changes_the_verdict(capsys):
+    code, out, _ = run(capsys, "explain", str(FESTIVAL), "-r", "shipping", "--format", "json",
+                       "--param", "赔付比例=\"50%\"")
+    assert code == 0
+    assert json.loads(out)["results"][0]["conclusions"]["本单赔付金额"] == "50.08"
+
+
+def test_unknown_param_is_an_error_with_suggestion(capsys):
+    code, _, err = run(capsys, "explain", str(FESTIVAL), "-r", "shipping", "--param", "赔付比=\"50%\"")
+    assert code == 2 and "是否想写「赔付比例」" in err
+
+
+def test_check_bundled_rulebooks_are_clean(capsys):
+    code, _, err = run(capsys, "check", "--strict", str(ROOT / "rulebooks"))
+    assert code == 0, err
+
+
+def test_check_reports_errors_with_caret(tmp_path, capsys):
+    bad = tmp_path / "坏.rules"
+    bad.write_text("规则书 坏\n输入：\n  金额甲：金额\n结论：\n  结果：金额\n规则 R-1 加：\n  则 结果 = 金额甲 + 48小时\n",
+                   encoding="utf-8")
+    code, _, err = run(capsys, "check", str(bad))
+    assert code == 2
+    assert "坏.rules:7:" in err and "不能计算 金额 + 时长" in err
+    assert "^" in err
+
+
+def test_check_strict_turns_warnings_into_errors(tmp_path, capsys):
+    f = tmp_path / "w.rules"
+    f.write_text("规则书 w\n输入：\n  甲：数\n  乙：数\n结论：\n  丙：数\n规则 R-1 x：\n  则 丙 = 甲\n", encoding="utf-8")
+    assert run(capsys, "check", str(f))[0] == 0
+    code, _, err = run(capsys, "check", "--strict", str(f))
+    assert code == 2 and "没有写「依据」" in err and "输入「乙」没有被任何规则使用" in err
+
+
+def test_test_command_passes_on_bundled(capsys):
+    code, out, _ = run(capsys, "test", str(ROOT / "rulebooks" / "shipping.rules"))
+    assert code == 0
+    assert out.strip().splitlines()[-1].endswith("passed, 0 failed")
+
+
+def test_test_command_fails_on_wrong_expectation(tmp_path, capsys):
+    shutil.copy(ROOT / "rulebooks" / "shipping.rules", tmp_path / "shipping.rules")
+    (tmp_path / "shipping.tests.json").write_text(json.dumps({"cases": [{
+        "名称": "错的期望", "现在": "2022-03-05 00:00:00",
+        "输入": {"订单号": "1", "付款时间": "2022-03-01 10:00:00", "实付金额": "10.00"},
+        "期望": {"发货截止时间": "2022-03-04 10:00:00"}}]}, ensure_ascii=False), encoding="utf-8")
+    code, out, _ = run(capsys, "test", str(tmp_path / "shipping.rules"))
+    assert code == 1 and "错的期望" in out and "0 passed, 1 failed" in out
+
+
+def test_fmt_check_and_rewrite(tmp_path, capsys):
+    f = tmp_path / "f.rules"
+    f.write_text("规则书 f\n输入:\n  甲:数\n结论:\n  乙:数\n规则 R-1 x:\n  依据 《某文》 \"一\"\n  则 乙=甲+1\n", encoding="utf-8")
+    assert run(capsys, "fmt", "--check", str(f))[0] == 1
+    assert run(capsys, "fmt", str(f))[0] == 0
+    assert run(capsys, "fmt", "--check", str(f))[0] == 0
+    assert "则 乙 = 甲 + 1" in f.read_text(encoding="utf-8")
+
+
+def test_help_is_chinese(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["explain", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "示例" in out and "评估时间" in out
