@@ -212,6 +212,8 @@ class Lexer:
             keyword = self._longest(run, i, SPELLINGS, LONGEST_KEYWORD)
             if known in TYPE_WORDS and i + len(known) < len(run) and not self._starts_something(run, i + len(known)):
                 known = None  # 数 in 数量 is the start of another word, not the type
+            if known in SPELLINGS and not self._call_follows(start + i + len(known)):
+                known = None  # a built-in spelled like a keyword (排序) is the built-in only when called
             if known and len(known) >= len(keyword or ""):
                 parts.append(("NAME", known, i))
                 i += len(known)
@@ -236,6 +238,11 @@ class Lexer:
                     self.segments[start + offset] = segment
             self.emit(kind, value, start + offset, start + offset + len(value))
         return end
+
+    def _call_follows(self, offset: int) -> bool:
+        while offset < len(self.text) and self.text[offset] in " \t":
+            offset += 1
+        return self.text.startswith("(", offset)
 
     def _starts_something(self, run: str, i: int) -> bool:
         """Where an unknown name must stop: a keyword, or a declared name (not a bare type

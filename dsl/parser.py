@@ -173,7 +173,7 @@ class _Builder(Transformer):
         return ast.Affix(c[0], c[1], "结尾", self.sp(c[2]))
 
     def between(self, c):
-        return ast.Between(c[0], c[1], c[2], self.sp(_first_token(c[1])))
+        return ast.Between(c[0], c[1], c[2], getattr(c[1], "span", None))
 
     def present(self, c):
         return ast.Presence(c[0], True, self.sp(c[1]))
@@ -313,18 +313,18 @@ class _Builder(Transformer):
         levels = tuple(str(t) for t in c[2:] if isinstance(t, Token) and t.type == "NAME")
         return ast.TierDecl(str(c[0]), levels, self.sp(c[0]))
 
-    def bound_from(self, c):
-        return ("start", c[1])
+    def bound_from(self, c):  # _FROM expr _START_MARK?: the keywords are filtered out
+        return ("start", c[0])
 
     def bound_until(self, c):
-        return ("until", c[1])
+        return ("until", c[0])
 
     def bound_before(self, c):
         return ("before", c[1])
 
     def version_decl(self, c):
         bounds = dict(x for x in c if isinstance(x, tuple))
-        anchor = c[3]
+        anchor = c[2]  # name COLON expr (COMMA bound)+ — _VERSION and _BY are filtered out
         return ast.VersionDecl(str(c[0]), anchor, bounds.get("start"), bounds.get("until"),
                                bounds.get("before"), self.sp(c[0]))
 
@@ -346,7 +346,10 @@ class _Builder(Transformer):
         inferred = any(k == "inferred" for k, _ in flags)
         inferred_note = next((v for k, v in flags if k == "inferred"), None)
         note = next((v for k, v in flags if k == "note"), None)
-        return ast.Citation(str(target), clause, inferred, inferred_note, note, self.sp(target))
+        # a 《title》 cited directly keeps its brackets: that is how the checker and the
+        # formatter tell it from a 文献 name (the token's value is the text inside)
+        document = f"《{target}》" if target.type == "DOC_TITLE" else str(target)
+        return ast.Citation(document, clause, inferred, inferred_note, note, self.sp(target))
 
     def applies(self, c):
         return ("version", str(c[0]))

@@ -33,6 +33,22 @@ DESCRIPTION = """规则书（rulebook）：用中文关键字写的电商平台�
 """
 
 
+_ARGPARSE_WORDS = {
+    "usage: ": "用法：",
+    "positional arguments": "位置参数",
+    "options": "选项",
+    "show this help message and exit": "显示帮助并退出",
+    "%(prog)s: error: %(message)s\n": "%(prog)s：错误：%(message)s\n",
+}
+
+
+def _translate(text: str) -> str:
+    return _ARGPARSE_WORDS.get(text, text)
+
+
+argparse._ = _translate  # type: ignore[attr-defined]  # argparse looks its headings up through `_`
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with Chinese errors and exit code 2 (its own default is also 2)."""
 
@@ -178,7 +194,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         return EXIT_OK
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     now = results[0][2].now if results else None
-    console.print(text_tree(titled, f"[bold]{file}[/] 评估时间 {now}"))
+    console.print(text_tree(titled, f"[bold]{file}[/]（现在 = {now}）"))
     return EXIT_OK
 
 

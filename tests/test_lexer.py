@@ -1,0 +1,163 @@
+"""The CJK-aware lexer: segmentation of runs without spaces, literals, punctuation, quoting."""
+
+from __future__ import annotations
+
+import pytest
+
+from dsl.diagnostics import RulebookSyntaxError
+from dsl.keywords import KEYWORDS, SPELLINGS
+from dsl.lexer import declared_names, fold, tokenize
+
+
+def kinds(text: str) -> list[tuple[str, str]]:
+    return [(t.type, str(t)) for t in tokenize(text).tokens]
+
+
+DECLARED = """输入：
+  付款时间：时间
+  截止时间：时间
+  报名春节不打烊：是否
+结论：
+  是否延迟发货：是否
+"""
+
+
+# ---------------------------------------------------------------- segmentation
+def test_run_without_spaces_is_cut_at_declared_names_and_keywords():
+    toks = kinds(DECLARED + "规则 R-1 判定：\n  如果付款时间早于截止时间 则 是否延迟发货 = 是")
+    body = toks[toks.index(("_IF", "如果")):]
+    assert body[:4] == [("_IF", "如果"), ("NAME", "付款时间"), ("LT", "早于"), ("NAME", "截止时间")]
+
+
+@pytest.mark.parametrize("name", ["报名春节不打烊", "是否延迟发货"])
+def test_declared_names_containing_keywords_survive(name):
+    toks = kinds(DECLARED + f"定义 甲 = 不{name}且{name}")
+    assert ("NAME", name) in toks
+    assert toks[-4:] == [("_NOT", "不"), ("NAME", name), ("_AND", "且"), ("NAME", name)]
+
+
+def test_undeclared_name_holding_a_keyword_is_split():
+    # without a declaration the keyword 不 inside the run wins
+    assert kinds("报名春节不打烊") == [("NAME", "报名春节"), ("_NOT", "不"), ("NAME", "打烊")]
+
+
+def test_unknown_runs_are_cut_at_keywords_and_remembered_for_hints():
+    lexed = tokenize("如果未知名称早于某值且其他")
+    assert [(t.type, str(t)) for t in lexed.tokens] == [
+        ("_IF", "如果"), ("NAME", "未知名称"), ("LT", "早于"), ("NAME", "某值"), ("_AND", "且"), ("NAME", "其他")]
+    # each unknown fragment of a multi-part run remembers how the whole run was read
+    seg = lexed.segments[lexed.tokens[1].start_pos]
+    assert seg.text == "如果未知名称早于某值且其他"
+    assert ("LT", "早于") in seg.parts and ("NAME", "未知名称") in seg.parts
+
+
+def test_longest_keyword_wins():
+    assert kinds("不属于")[0] == ("NOT_IN", "不属于")
+    assert kinds("若无则")[0] == ("_COALESCE", "若无则")
+    assert kinds("不早于")[0] == ("GE", "不早于")
+    assert kinds("版本号")[0] == ("_VERSION_NO", "版本号")
+
+
+def test_declaration_positions_are_collected():
+    text = fold(DECLARED + "定义 合计金额 = 1\n函数 在区域（省份：文本） = 是\n层级 等级：高 高于 中 高于 低\n"
+                "规则 R-1 春节规则：\n  则 x = [单 对于 单 属于 列]\n")
+    names = declared_names(text)
+    for n in ("付款时间", "报名春节不打烊", "是否延迟发货", "合计金额", "在区域", "省份", "等级", "高", "中", "低",
+              "春节规则", "单"):
+        assert n in names, n
+    # declaration positions never turn a keyword into a name; only the built-in 排序 is spelled like one
+    assert names & set(SPELLINGS) <= {"排序"}
+
+
+def test_builtin_spelled_like_a_keyword_is_the_builtin_only_when_called():
+    assert kinds("按 x 排序]") == [("_BY", "按"), ("NAME", "x"), ("_SORT", "排序"), ("RSQB", "]")]
+    assert kinds("排序（L）")[:2] == [("NAME", "排序"), ("LPAR", "(")]
+    assert kinds("排序 (L)")[:2] == [("NAME", "排序"), ("LPAR", "(")]
+
+
+def test_builtin_names_are_known_words():
+    assert kinds("求和（L）")[0] == ("NAME", "求和")
+    assert kinds("计数（L）")[0] == ("NAME", "计数")
+
+
+def test_every_keyword_spelling_lexes_to_its_terminal():
+    for term, spellings in KEYWORDS.items():
+        for s in spellings:
+            assert kinds(s) == [(term, s)], s
+
+
+# ---------------------------------------------------------------- literals
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("29.70元", "MONEY"), ("¥29.70", "MONEY"), ("￥29.70", "MONEY"), ("30%", "PERCENT"), ("30％", "PERCENT"),
+        ("48小时", "DURATION"), ("3天", "DURATION"), ("30分钟", "DURATION"), ("1天2小时", "DURATION"),
+        ("2022年1月24日20:00:00", "DATETIME"), ("2022-01-24 20:00:00", "DATETIME"), ("2022-01-24", "DATE"),
+        ("2022年1月24日", "DATE"), ("12", "NUMBER"), ("3.5", "NUMBER"), ('"文本"', "STRING"),
+        ("“弯引号”", "STRING"), ("《标题》", "DOC_TITLE"),
+    ],
+)
+def test_literals(text, kind):
+    toks = tokenize(text).tokens
+    assert [t.type for t in toks] == [kind]
+    assert toks[0].end_pos == len(text)
+
+
+def test_literal_directly_after_keyword():
+    toks = kinds(DECLARED + "如果付款时间早于2022-01-24 20:00:00则")
+    assert toks[-5:] == [
+        ("_IF", "如果"), ("NAME", "付款时间"), ("LT", "早于"), ("DATETIME", "2022-01-24 20:00:00"), ("_THEN", "则")]
+    assert kinds("不大于5元")[1] == ("MONEY", "5元")
+
+
+def test_string_bodies_exclude_quotes():
+    assert kinds('"发货" 《春节发货要求》') == [("STRING", "发货"), ("DOC_TITLE", "春节发货要求")]
+
+
+# ---------------------------------------------------------------- punctuation
+def test_full_width_punctuation_is_folded_without_moving_offsets():
+    text = "a：b，c（d）【e】｛f｝＝＋－＊／？＜＞｜、g；h。"
+    toks = tokenize(text).tokens
+    assert [t.type for t in toks] == [
+        "NAME", "COLON", "NAME", "COMMA", "NAME", "LPAR", "NAME", "RPAR", "LSQB", "NAME", "RSQB", "LBRACE",
+        "NAME", "RBRACE", "EQ", "PLUS", "MINUS", "STAR", "SLASH", "QMARK", "LT", "GT", "PIPE", "COMMA", "NAME",
+        "NAME"]
+    assert [t.column for t in toks[:4]] == [1, 2, 3, 4]
+    assert len(fold(text)) == len(text)
+
+
+def test_math_symbols():
+    assert [t.type for t in tokenize("≤ ≥ ≠ × ÷ − → => <= >= != ==").tokens] == [
+        "LE", "GE", "NE", "STAR", "SLASH", "MINUS", "ARROW", "ARROW", "LE", "GE", "NE", "EQ"]
+
+
+# ---------------------------------------------------------------- quoting and rule IDs
+def test_quoted_names_keep_keywords_and_spaces():
+    assert kinds("「如果 是 名称」 = 『报名』") == [("NAME", "如果 是 名称"), ("EQ", "="), ("NAME", "报名")]
+
+
+@pytest.mark.parametrize("rid", ["CP-1", "CP-1a", "CP-1′", "AS-7", "X-1'", "SHIP-10b", "TOP-A-2"])
+def test_rule_ids(rid):
+    assert kinds(f"例外于 {rid}，SHIP-1") == [("_EXCEPTION_OF", "例外于"), ("RULE_ID", rid), ("COMMA", ","),
+                                              ("RULE_ID", "SHIP-1")]
+
+
+def test_positions_count_characters_and_lines():
+    toks = tokenize("输入：\n  付款时间：时间").tokens
+    assert (toks[2].line, toks[2].column, toks[2].end_column) == (2, 3, 7)
+
+
+def test_comments_are_skipped():
+    assert kinds("a # 如果 注释\nb") == [("NAME", "a"), ("NAME", "b")]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [('"没有结尾', "缺少结束"), ("「名称", "缺少结束"), ("「」", "不能为空"), ("a @ b", "无法识别的字符"),
+     ('"跨\n行"', "缺少结束")],
+)
+def test_lexical_errors(text, message):
+    with pytest.raises(RulebookSyntaxError) as info:
+        tokenize(text, "x.rules")
+    assert message in str(info.value)
+    assert "x.rules:1:" in str(info.value)
