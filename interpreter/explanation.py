@@ -124,10 +124,11 @@ def comparisons(step: Step | None) -> list[Step]:
 
 
 def counterfactual(cmp: Step, effect: str) -> str | None:
+    """The threshold that flips a comparison: its negation if it held, itself if it failed."""
     left, right = cmp.children
     if left.value is None or right.value is None:
         return None
-    flipped = _NEGATE.get(cmp.symbol or "")
+    flipped = _NEGATE.get(cmp.symbol or "") if cmp.value is True else cmp.symbol
     if flipped is None:
         return None
     if left.kind != "const":
@@ -257,7 +258,7 @@ def _conclusion(program: ir.Program, ct: ConclusionTrace) -> ConclusionView:
     weighed = tuple(_rule_view(o, ct.decided_by) for o in ct.rules if o is not decided)
     return ConclusionView(
         ct.name, ct.value, encode_value(ct.value, ct.type), display(ct.value), decided_view, ct.by_default,
-        calculation, tuple((k, _short(display(v))) for k, v in used.items() if k != ct.name), weighed,
+        calculation, tuple((k, _brief(v)) for k, v in used.items() if k != ct.name), weighed,
         tuple(_counterfactuals(ct, decided, value_step)),
     )
 
@@ -291,8 +292,16 @@ def _counterfactuals(ct: ConclusionTrace, decided: RuleOutcome | None, value_ste
     return seen[:_MAX_COUNTERFACTUALS]
 
 
-def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _brief(value: Any, limit: int = 60) -> str:
+    """A value short enough for a line: long lists and records are summarised, not cut."""
+    text = display(value)
+    if len(text) <= limit:
+        return text
+    if isinstance(value, (list, tuple)):
+        return f"[共 {len(value)} 项]"
+    if isinstance(value, dict):
+        return "{" + "，".join(value) + "}"
+    return text[: limit - 1] + "…"
 
 
 def build_explanation(program: ir.Program, trace: Trace) -> Explanation:

@@ -35,13 +35,21 @@ def select_rulebooks(case: dict[str, Any], file: str) -> list[tuple[Rulebook, st
         book = load_rulebook(name)
         required = [i for i in book.inputs if not i.optional]
         missing = [i.name for i in required if not _provided(case, i)]
+        used = [i.name for i in book.inputs if not i.identity and _provided(case, i)]
+        known = {i.name for i in book.inputs} | {a.split(".")[0] for i in book.inputs for a in i.aliases}
+        recognised = sum(1 for key in case if key in known)
+        if not missing and (not used or recognised * 2 < len(case)):
+            continue  # the case is mostly about something else (e.g. shares only 评估时间)
         if not missing:
-            names = "、".join(i.name for i in required)
-            chosen.append((book, f"用例提供了它的全部必填输入（{names}）"))
+            names = "、".join(i.name for i in required) or "无"
+            chosen.append((book, f"用例提供了它的全部必填输入（{names}）及 {len(used)} 项它用到的输入"))
         else:
             near.append((len(missing), name, missing))
     if chosen:
         return chosen
+    if not near:
+        raise RulebookError([Diagnostic("错误", f"{file}：用例中没有任何内置规则书的输入", None,
+                                        "用 -r 指定规则书；输入名见 shared/io-contract.md 或 docs/规则书/")])
     near.sort()
     _, name, missing = near[0]
     raise RulebookError([Diagnostic(
