@@ -248,8 +248,6 @@ def format_duration_cn(value: timedelta) -> str:
     days, rest = divmod(total, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, seconds = divmod(rest, 60)
-    if days and days <= 2:  # platform rules speak of 24小时 and 48小时, not 1天 and 2天
-        days, hours = 0, days * 24 + hours
     parts = [f"{n}{u}" for n, u in ((days, "天"), (hours, "小时"), (minutes, "分钟"), (seconds, "秒")) if n]
     return sign + ("".join(parts) or "0秒")
 

@@ -7,6 +7,7 @@ thresholds that would change the outcome are all read off the trace.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from attrs import frozen
@@ -55,8 +56,13 @@ def calc(step: Step) -> str:
 
 def _operand(step: Step) -> str:
     step = effective(step) or step
-    if (step.kind == "op" and step.symbol in _ARITH) or step.kind == "call":
+    if (step.kind == "op" and step.symbol in _ARITH) or (step.kind == "call" and step.children):
         return calc(step)
+    if isinstance(step.value, timedelta):  # durations in the author's unit: 48小时, not 2天
+        if step.kind == "const":
+            return step.text
+        if step.kind == "param" and step.note:
+            return step.note
     return display(step.value)
 
 

@@ -8,11 +8,14 @@ run doubles as a check that the two evaluators agree.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 from attrs import frozen
 
+from dsl import ir
 from dsl.operations import display
 from dsl.runtime_errors import EvaluationError
 from interpreter.api import Rulebook
@@ -86,6 +89,28 @@ def _run_case(book: Rulebook, name: str, source: str, facts: dict[str, Any], now
     return CaseResult(name, source, not mismatches, tuple(mismatches), None, fired)
 
 
+_FIXED_NOW = datetime(2000, 1, 1)
+
+
+def _reads_now(program: ir.Program) -> bool:
+    """Whether any expression of the program reads 现在 (then a test must pin it)."""
+    def walk(node: Any) -> bool:
+        if isinstance(node, ir.Var):
+            return node.kind == "now"
+        if isinstance(node, (tuple, list)):
+            return any(walk(x) for x in node)
+        if attrs.has(type(node)):
+            return any(walk(getattr(node, f.name)) for f in attrs.fields(type(node)) if f.name not in ("span", "type"))
+        return False
+
+    roots: list[Any] = [i.default for i in program.inputs]
+    roots += [d.expr for d in program.definitions.values()]
+    roots += [f.body if isinstance(f, ir.FunctionSpec) else f.rows for f in program.functions.values()]
+    roots += [(r.condition, r.assignments) for r in program.rules.values()]
+    roots += [c.default for c in program.conclusions.values()] + [v.anchor for v in program.versions.values()]
+    return walk(roots)
+
+
 def _normal(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [_normal(x) for x in v]
@@ -98,10 +123,13 @@ def run_tests(book: Rulebook, rules_path: Path | None) -> TestReport:
     results: list[CaseResult] = []
     for t in book.program.tests:
         where = f"{book.program.file}:{t.line}"
-        if t.now is None:
-            results.append(CaseResult(t.name, where, False, error="测试没有给定「现在」，结果会随日期变化"))
-            continue
-        results.append(_run_case(book, t.name, where, dict(t.given), t.now, dict(t.expect), encoded=False))
+        now = t.now
+        if now is None:
+            if _reads_now(book.program):
+                results.append(CaseResult(t.name, where, False, error="规则书用到了「现在」，测试必须给定 现在 = 时间"))
+                continue
+            now = _FIXED_NOW
+        results.append(_run_case(book, t.name, where, dict(t.given), now, dict(t.expect), encoded=False))
     if rules_path is not None:
         json_tests = tests_file_for(rules_path)
         if json_tests.is_file():

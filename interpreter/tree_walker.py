@@ -77,6 +77,8 @@ class _Run:
             case ir.Var(kind="input", name=n):
                 return self.input(n)
             case ir.Var(kind="param", name=n):
+                if self.tracing and n not in self.w.overridden:
+                    self.note = self.w.program.params[n].text  # the author's literal: 48小时, not 2天
                 return self.w.params[n]
             case ir.Var(kind="now"):
                 return self.now
@@ -121,7 +123,12 @@ class _Run:
                     raise EvaluationError(f"计算「{node.text}」失败：{exc}") from None
             case ir.CallUser(name=n, args=args):
                 values = [self.ev(a, env) for a in args]
-                return self.call(n, values)
+                mark = len(self.stack)
+                result, note = self.call(n, values)
+                del self.stack[mark:]  # the call's own steps are not arguments
+                if self.tracing:
+                    self.note = note
+                return result
             case ir.Quant(kind=k, var=v, collection=c, condition=cond):
                 coll = self.ev(c, env)
                 if coll is None:
@@ -192,29 +199,30 @@ class _Run:
             pairs.sort(key=lambda kv: (kv[0] is None, _as_dt(kv[0]) if kv[0] is not None else 0))
         return tuple(v for _, v in pairs)
 
-    def call(self, name: str, args: list[Any]) -> Any:
+    def call(self, name: str, args: list[Any]) -> tuple[Any, str | None]:
+        """A 函数 or 决策表 call: (result, note for the trace)."""
         spec = self.w.program.functions[name]
         env = {p: a for (p, _), a in zip(spec.params, args)}
         if isinstance(spec, ir.FunctionSpec):
-            return self.ev(spec.body, env)
+            return self.ev(spec.body, env), None
         hits = []
         for row in spec.rows:
             if all(self.cell(cell, env[p], env) for cell, (p, _) in zip(row.cells, spec.params)):
                 hits.append(row)
                 if spec.hit_policy == "首个":
                     break
-        if self.tracing:
-            self.note = ("命中第 " + "、".join(str(r.line) for r in hits) + " 行") if hits else "没有行命中"
+        note = (f"决策表「{name}」命中第 " + "、".join(str(r.line) for r in hits) + " 行") if hits \
+            else f"决策表「{name}」没有行命中"
         if spec.hit_policy == "全部":
-            return tuple(self.ev(r.result, env) for r in hits)
+            return tuple(self.ev(r.result, env) for r in hits), note
         if not hits:
-            return None
+            return None, note
         if spec.hit_policy == "唯一" and len(hits) > 1:
             values = [self.ev(r.result, env) for r in hits]
             if any(v != values[0] for v in values[1:]):
                 raise EvaluationError(
                     f"决策表「{name}」第 {hits[0].line} 行与第 {hits[1].line} 行同时命中且结果不同（命中策略：唯一）")
-        return self.ev(hits[0].result, env)
+        return self.ev(hits[0].result, env), note
 
     def cell(self, cell: ir.CellSpec, value: Any, env: dict[str, Any]) -> bool:
         operands = [self.ev(v, env) for v in cell.values]
@@ -371,6 +379,7 @@ class TreeWalker:
     def __init__(self, program: ir.Program, params: dict[str, Any] | None = None) -> None:
         self.program = program
         self.params = {name: p.value for name, p in program.params.items()}
+        self.overridden = frozenset(params or ())
         if params:
             self.params.update(params)
         self.ops = make_ops(program.rounding)
