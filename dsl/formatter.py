@@ -10,8 +10,8 @@ parse → fmt → parse the identity.
 from __future__ import annotations
 
 from dsl import ast
-from dsl import values as V
-from dsl.keywords import SPELLINGS
+from dsl.diagnostics import RulebookSyntaxError
+from dsl.keywords import CANONICAL_WORDS, SPELLINGS
 from dsl.lexer import declared_names, tokenize
 
 _PREC = {
@@ -41,7 +41,9 @@ class Printer:
         q = self._quoted.get(n)
         if q is None:
             q = self._quoted[n] = _needs_quotes(n, self.known)
-        return f"「{n}」" if q else n
+        if not q:
+            return n
+        return f"『{n}』" if "」" in n else f"「{n}」"
 
     def expr(self, e: ast.Expr, min_prec: int = 0) -> str:
         text = self._expr(e)
@@ -51,7 +53,7 @@ class Printer:
         p = _prec(e)
         match e:
             case ast.Literal(kind="string", value=v):
-                return '"' + v + '"'
+                return quote_text(v)
             case ast.Literal(kind="bool", value=v):
                 return "是" if v else "否"
             case ast.Literal(kind="null"):
@@ -121,7 +123,7 @@ class Printer:
             case ast.FieldArg(name=n, type=ft, optional=o):
                 return f"{self.name(n)}：{self.type(ft)}{'？' if o else ''}"
             case ast.ChoiceArg(text=s):
-                return f'"{s}"'
+                return quote_text(s)
         raise TypeError(t)  # pragma: no cover
 
     # module ----------------------------------------------------------------------------
@@ -130,9 +132,9 @@ class Printer:
         if m.header:
             h = [f"规则书 {self.name(m.header.name)}"]
             if m.header.description is not None:
-                h.append(f'说明 "{m.header.description}"')
+                h.append(f'说明 {quote_text(m.header.description)}')
             if m.header.version is not None:
-                h.append(f'版本号 "{m.header.version}"')
+                h.append(f'版本号 {quote_text(m.header.version)}')
             blocks.append("\n".join(h))
         for item in m.items:
             blocks.append(self.item(item))
@@ -147,15 +149,15 @@ class Printer:
         if d.default is not None:
             out += f"，默认 {self.expr(d.default)}"
         if d.sources:
-            out += "，来源 " + " ".join(f'"{s}"' for s in d.sources)
+            out += "，来源 " + " ".join(quote_text(s) for s in d.sources)
         if d.description is not None:
-            out += f'，说明 "{d.description}"'
+            out += f'，说明 {quote_text(d.description)}'
         return out
 
     def item(self, item) -> str:  # noqa: C901 - one case per declaration kind
         match item:
             case ast.DocDecl():
-                seed = f'，种子 "{item.seed}"' if item.seed is not None else ""
+                seed = f'，种子 {quote_text(item.seed)}' if item.seed is not None else ""
                 return f"文献 {self.name(item.name)}：《{item.title}》{seed}"
             case ast.InputSection(decls=ds):
                 return "\n".join(["输入："] + [self._decl(d) for d in ds])
@@ -165,7 +167,7 @@ class Printer:
                 lines = ["参数："]
                 for p in ps:
                     t = f"：{self.type(p.type)}" if p.type is not None else ""
-                    d = f'，说明 "{p.description}"' if p.description is not None else ""
+                    d = f'，说明 {quote_text(p.description)}' if p.description is not None else ""
                     lines.append(f"  {self.name(p.name)}{t} = {self.expr(p.value)}{d}")
                 return "\n".join(lines)
             case ast.Define():
@@ -225,11 +227,11 @@ class Printer:
             doc = self.name(c.document) if not c.document.startswith("《") else c.document
             out = f"  依据 {doc}"
             if c.clause is not None:
-                out += f' "{c.clause}"'
+                out += f' {quote_text(c.clause)}'
             if c.inferred:
-                out += "，推断" + (f'："{c.inferred_note}"' if c.inferred_note is not None else "")
+                out += "，推断" + (f'：{quote_text(c.inferred_note)}' if c.inferred_note is not None else "")
             if c.note is not None:
-                out += f'，注："{c.note}"'
+                out += f'，注：{quote_text(c.note)}'
             lines.append(out)
         if r.version:
             lines.append(f"  适用版本 {self.name(r.version)}")
@@ -242,26 +244,34 @@ class Printer:
         return "\n".join(lines)
 
 
+_QUOTES = (('"', '"'), ("“", "”"), ("'", "'"), ("‘", "’"))
+
+
+def quote_text(text: str) -> str:
+    """A text literal in quotes the lexer reads back: its body never holds the closing quote."""
+    for opener, closer in _QUOTES:
+        if closer not in text:
+            return f"{opener}{text}{closer}"
+    return f'"{text}"'  # holds every closing quote: no spelling reads back (the lexer has no escapes)
+
+
 def _is_rule_id(key: str) -> bool:
     import re
 
     return re.fullmatch(r"[A-Z][A-Z0-9]*(?:-[0-9A-Za-z]+)+[′']*", key) is not None
 
 
-_CANONICAL_WORDS = {"等於": "等于", "不等於": "不等于", "小於": "小于", "早於": "早于", "不大於": "不大于",
-                    "不晚於": "不晚于", "大於": "大于", "晚於": "晚于", "不小於": "不小于", "不早於": "不早于",
-                    "==": "=", "!=": "≠", "<=": "≤", ">=": "≥"}
-
-
 def _canonical_word(word: str) -> str:
-    return _CANONICAL_WORDS.get(word, word)
+    return CANONICAL_WORDS.get(word, word)
 
 
 def _needs_quotes(name: str, known: frozenset[str]) -> bool:
     if not name or name in SPELLINGS:
         return True
-    probe = tokenize(name)
-    toks = probe.tokens
+    try:
+        toks = tokenize(name).tokens
+    except RulebookSyntaxError:  # 「a@b」: not a name the lexer can read unquoted
+        return True
     if len(toks) != 1 or toks[0].type != "NAME" or str(toks[0]) != name:
         # The lexer would split it on its own; quoting keeps it whole even when the
         # declaration pre-scan of the printed file would have recognised it.

@@ -82,6 +82,13 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "GE": ("不小于", "不小於", "不早于", "不早於"),
 }
 
+#: How a comparison is written canonically (simplified script, one symbol per operator). The
+#: parser stores this spelling, so a traditional rulebook parses to the same tree as its twin.
+CANONICAL_WORDS: dict[str, str] = {
+    "等於": "等于", "不等於": "不等于", "小於": "小于", "早於": "早于", "不大於": "不大于", "不晚於": "不晚于",
+    "大於": "大于", "晚於": "晚于", "不小於": "不小于", "不早於": "不早于", "==": "=", "!=": "≠", "<=": "≤", ">=": "≥",
+}
+
 #: spelling → terminal
 SPELLINGS: dict[str, str] = {s: term for term, spellings in KEYWORDS.items() for s in spellings}
 LONGEST_KEYWORD = max(len(s) for s in SPELLINGS)

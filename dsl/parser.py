@@ -24,7 +24,7 @@ from lark.lexer import Lexer as LarkLexer
 from dsl import ast
 from dsl import values as V
 from dsl.diagnostics import Diagnostic, RulebookSyntaxError, Span
-from dsl.keywords import DISPLAY, KEYWORDS, SPELLINGS
+from dsl.keywords import CANONICAL_WORDS, DISPLAY, KEYWORDS, SPELLINGS
 from dsl.lexer import LexResult, tokenize
 
 _GRAMMAR_DIRS = (
@@ -161,7 +161,8 @@ class _Builder(Transformer):
         return c[0]
 
     def compare(self, c):
-        return ast.Compare(_COMPARE_SYMBOL[c[1].type], str(c[1]), c[0], c[2], self.sp(c[1]))
+        word = CANONICAL_WORDS.get(str(c[1]), str(c[1]))
+        return ast.Compare(_COMPARE_SYMBOL[c[1].type], word, c[0], c[2], self.sp(c[1]))
 
     def member(self, c):
         return ast.Membership(c[0], c[2], False, self.sp(c[1]))

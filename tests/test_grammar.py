@@ -246,6 +246,11 @@ def test_test_given_count_ignores_commas_inside_brackets():
         ("a 不等于 b", ast.Compare("≠", "不等于", R("a"), R("b"))),
         ("a ≠ b", ast.Compare("≠", "≠", R("a"), R("b"))),
         ("a ≥ b", ast.Compare("≥", "≥", R("a"), R("b"))),
+        # the spelling is stored canonically, so traditional and ASCII spellings give the same tree
+        ("a != b", ast.Compare("≠", "≠", R("a"), R("b"))),
+        ("a == b", ast.Compare("=", "=", R("a"), R("b"))),
+        ("a >= b", ast.Compare("≥", "≥", R("a"), R("b"))),
+        ("a 早於 b", ast.Compare("<", "早于", R("a"), R("b"))),
         ("存在 x 属于 L 满足 x > 1", ast.Quantified("存在", "x", R("L"), ast.Compare(">", ">", R("x"), num(1)))),
         ("所有 x 属于 L 满足 x > 1", ast.Quantified("所有", "x", R("L"), ast.Compare(">", ">", R("x"), num(1)))),
         ("L[1].f", ast.FieldAccess(ast.Index(R("L"), num(1)), "f")),
