@@ -49,17 +49,26 @@ def _one(book: Rulebook, now: datetime, line_no: int, raw: bytes, file: str) -> 
         if not raw.strip():
             raise CaseError("空行：应为一个 JSON 对象", file=file, line=line_no)
         case = parse_case_line(raw, line_no, file)
-        facts, _ = book.decoder.decode(case, file=file)
+        facts, warnings = book.decoder.decode(case, file=file)
         values = book.evaluator.evaluate(facts, now)
-        out = {"line": line_no, "conclusions": encode_conclusions(values, book.conclusion_types)}
+        out: dict[str, Any] = {"line": line_no,
+                               "conclusions": encode_conclusions(values, book.conclusion_types)}
+        if warnings:  # an extension of the contract's line: ignored fields, did-you-mean
+            out["warnings"] = [str(w) for w in warnings]
         return orjson.dumps(out) + b"\n", True
     except CaseError as exc:
         message = str(exc.located(file=file, line=line_no))
     except EvaluationError as exc:
-        message = f"求值错误：{exc}"
+        message = f"{file} 第 {line_no} 行：求值错误：{exc}"
     except RecursionError:
-        message = "JSON 嵌套过深"
-    return orjson.dumps({"line": line_no, "error": message}) + b"\n", False
+        message = f"{file} 第 {line_no} 行：JSON 嵌套过深"
+    except Exception as exc:  # noqa: BLE001 - a bug for one line must not stop the other lines
+        message = f"{file} 第 {line_no} 行：内部错误：{type(exc).__name__}：{exc}（请报告此问题）"
+    try:
+        return orjson.dumps({"line": line_no, "error": message}) + b"\n", False
+    except orjson.JSONEncodeError:  # a lone surrogate, e.g. from a file name that is not UTF-8
+        clean = message.encode("utf-8", "backslashreplace").decode("utf-8")
+        return orjson.dumps({"line": line_no, "error": clean}) + b"\n", False
 
 
 def _chunk(chunk: list[tuple[int, bytes]], file: str) -> tuple[bytes, int, int]:
