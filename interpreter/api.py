@@ -74,6 +74,18 @@ def _coerce_now(now: datetime | str | None) -> datetime:
     return now
 
 
+class FrozenDict(dict):
+    """A dict that refuses changes: a Decision's facts and conclusions are a record, not a scratchpad."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("Decision 的事实与结论不可修改")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (dict(self),))
+
+
 @frozen
 class Decision:
     """The verdict for one case. `conclusions` holds Python values (Decimal, datetime …)."""
@@ -123,7 +135,7 @@ class Rulebook:
                  params: Mapping[str, Any] | None = None) -> None:
         self.program = program
         self.diagnostics = diagnostics
-        self.name = name or program.name
+        self.name = program.name or name or ""
         self.version = program.version or ""
         self._param_overrides = dict(params or {})
         self.decoder = FactsDecoder(program.inputs)
@@ -177,7 +189,7 @@ class Rulebook:
         else:
             facts, warnings = self.decode(raw)
         values = self.evaluator.evaluate(facts, when)
-        return Decision(self, facts, when, values, tuple(warnings))
+        return Decision(self, FrozenDict(facts), when, FrozenDict(values), tuple(warnings))
 
     def evaluate_reference(self, raw: Mapping[str, Any], now: datetime | str | None = None) -> dict[str, Any]:
         """The reference tree-walker's verdict (for cross-checking the compiled evaluator)."""

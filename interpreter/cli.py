@@ -138,6 +138,15 @@ def _params(book, pairs: list[str]):
     return book.with_params(overrides)
 
 
+def _shown(value: Any) -> str:
+    """A test value as the author wrote it: JSON for .tests.json cases, rule syntax otherwise."""
+    from dsl.operations import display
+
+    if isinstance(value, str | bool | int | float | list | dict) or value is None:
+        return orjson.dumps(value).decode()
+    return display(value)
+
+
 def _rules_files(paths: list[str]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
@@ -251,7 +260,7 @@ def cmd_test(args: argparse.Namespace) -> int:
                 if r.error:
                     console.print(f"    {r.error}", highlight=False, markup=False)
                 for m in r.mismatches:
-                    console.print(f"    {m.conclusion}：期望 {m.expected!r}，实际 {m.actual!r}", markup=False)
+                    console.print(f"    {m.conclusion}：期望 {_shown(m.expected)}，实际 {_shown(m.actual)}", markup=False)
         covered = report.rule_count - len(report.uncovered)
         table.add_row(book.name, str(report.passed), str(report.failed), f"{covered}/{report.rule_count}")
         if report.uncovered:
