@@ -40,6 +40,10 @@ class Interrupted(Exception):
 def _init_worker(book: Rulebook, now: datetime) -> None:
     global _BOOK, _NOW
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop
+    # A forked worker inherits the parent's SIGTERM handler, which only notes the signal:
+    # the pool could then not terminate a worker (it does, once another one died) and
+    # would wait for it forever.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _BOOK, _NOW = book, now
     book.evaluator  # compile once per worker  # noqa: B018
 

@@ -1,0 +1,244 @@
+"""`rulebook batch`: nothing lost, order kept, interruptions leave no file that looks complete.
+
+The small tests run in this process with one worker. The interruption tests start the real
+command on 200,000 lines (generated shipping cases with bad lines interleaved), send SIGINT
+or SIGTERM to it, or SIGKILL to one of its workers, once it has written some output; then
+`--resume` must produce, byte for byte, what an uninterrupted run produces.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from bench.cases import generate
+from tests.conftest import NOW, ROOT
+
+LINES = 200_000
+BAD = [text.encode() for text in (
+    '{"订单号": "1",, }', "[]", "", "   ", '{"a": NaN}',
+    '{"订单号": "1", "付款时间": "2022-02-30 10:00:00", "实付金额": "1.00"}',
+    '{"订单号": "1", "付款时间": "2022-03-01 10:00:00", "实付金额": 1.5}',
+)] + [b"\xff\xfe", b'{"\xb6\xa9": 1}']
+
+
+def jsonl(lines: int, distinct: int = 500, bad_every: int = 37) -> bytes:
+    """`lines` lines: generated cases with a bad line every `bad_every` lines."""
+    good = [orjson.dumps(case) for case in generate(distinct, seed=7)]
+    cycle_good, cycle_bad = itertools.cycle(good), itertools.cycle(BAD)
+    out = [next(cycle_bad) if i % bad_every == 0 else next(cycle_good) for i in range(1, lines + 1)]
+    return b"\n".join(out) + b"\n"
+
+
+def command(source: Path, output: Path | None, *extra: str) -> list[str]:
+    argv = [sys.executable, "-m", "interpreter.cli", "batch", "-r", "shipping", str(source),
+            "--now", NOW, *extra]
+    return argv + (["-o", str(output)] if output else [])
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def read_lines(path: Path) -> list[dict]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
+# ------------------------------------------------------------------ in-process, small
+def run_small(tmp_path: Path, run_cli, data: bytes, *extra: str) -> tuple[int, bytes, str]:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(data)
+    output = tmp_path / "out.jsonl"
+    code, out, err = run_cli("batch", "-r", "shipping", str(source), "-o", str(output),
+                             "--now", NOW, *extra)
+    assert out == ""
+    return code, output.read_bytes() if output.exists() else b"", err
+
+
+def test_one_output_line_per_input_line_in_order(tmp_path, run_cli) -> None:
+    data = jsonl(2_000)
+    code, out, err = run_small(tmp_path, run_cli, data, "--workers", "1")
+    lines = [orjson.loads(line) for line in out.splitlines()]
+    assert code == 0 and [line["line"] for line in lines] == list(range(1, 2_001))
+    bad = [line["line"] for line in lines if "error" in line]
+    assert bad == list(range(37, 2_001, 37))
+    assert all(set(line) <= {"line", "conclusions", "warnings"} for line in lines if "error" not in line)
+    assert err.endswith(f"完成：2000 行，正确 {2000 - len(bad)} 行，错误 {len(bad)} 行\n")
+    assert not (tmp_path / "out.jsonl.partial").exists()
+
+
+def test_last_line_without_newline_counts(tmp_path, run_cli) -> None:
+    data = jsonl(10).rstrip(b"\n")
+    _, out, _ = run_small(tmp_path, run_cli, data, "--workers", "1")
+    assert out.count(b"\n") == 10 and out.endswith(b"\n")
+
+
+def test_workers_give_the_same_bytes(tmp_path, run_cli) -> None:
+    data = jsonl(3_000)
+    _, one, _ = run_small(tmp_path, run_cli, data, "--workers", "1")
+    _, two, _ = run_small(tmp_path, run_cli, data, "--workers", "2")
+    assert one == two and one.count(b"\n") == 3_000
+
+
+def test_standard_output_when_no_output_file(tmp_path, run_cli) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(jsonl(40))
+    code, out, _ = run_cli("batch", "-r", "shipping", str(source), "--now", NOW, "--workers", "1")
+    assert code == 0 and len(out.splitlines()) == 40
+
+
+def test_a_stale_partial_is_discarded_without_resume(tmp_path, run_cli) -> None:
+    (tmp_path / "out.jsonl.partial").write_bytes(b'{"line": 1, "error": "old"}\n')
+    code, out, _ = run_small(tmp_path, run_cli, jsonl(5), "--workers", "1")
+    assert code == 0 and b"old" not in out and out.count(b"\n") == 5
+
+
+def test_resume_drops_a_torn_line_and_continues(tmp_path, run_cli) -> None:
+    data = jsonl(100)
+    _, complete, _ = run_small(tmp_path, run_cli, data, "--workers", "1")
+    lines = complete.splitlines(keepends=True)
+    torn = b"".join(lines[:30]) + lines[30][:17]
+    (tmp_path / "out.jsonl").unlink()
+    (tmp_path / "out.jsonl.partial").write_bytes(torn)
+    code, resumed, err = run_small(tmp_path, run_cli, data, "--workers", "1", "--resume")
+    assert code == 0 and resumed == complete
+    assert "继续上次的运行：已完成 30 行" in err and "本次续跑 70 行" in err
+
+
+def test_a_bug_on_one_line_is_an_error_line(tmp_path, run_cli, monkeypatch) -> None:
+    from interpreter.api import Rulebook
+
+    original = Rulebook.evaluator.func  # type: ignore[attr-defined]
+
+    class Exploding:
+        def __init__(self, inner) -> None:
+            self.inner = inner
+
+        def evaluate(self, facts, now):
+            if facts["订单号"] == "boom":
+                raise ZeroDivisionError("division by zero")
+            return self.inner.evaluate(facts, now)
+
+    monkeypatch.setattr(Rulebook, "evaluator", property(lambda self: Exploding(original(self))))
+    good = orjson.dumps(next(generate(1, seed=1)))
+    bad = orjson.dumps({**orjson.loads(good), "订单号": "boom"})
+    code, out, _ = run_small(tmp_path, run_cli, b"\n".join([good, bad, good]) + b"\n", "--workers", "1")
+    lines = [orjson.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(lines) == 3
+    assert lines[1]["error"].endswith("内部错误：ZeroDivisionError：division by zero（请报告此问题）")
+
+
+# ------------------------------------------------------------------ real processes
+@pytest.fixture(scope="module")
+def big(tmp_path_factory) -> tuple[Path, bytes]:
+    """200,000 input lines and the output of an uninterrupted run."""
+    folder = tmp_path_factory.mktemp("batch")
+    source = folder / "cases.jsonl"
+    source.write_bytes(jsonl(LINES))
+    reference = folder / "reference.jsonl"
+    done = subprocess.run(command(source, reference), env=env(), capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()
+    expected = reference.read_bytes()
+    assert expected.count(b"\n") == LINES
+    return source, expected
+
+
+def start_and_wait_for_output(source: Path, output: Path, *extra: str) -> subprocess.Popen:
+    """Start a batch with two workers; return once its partial output grew by 100 kB."""
+    partial = Path(str(output) + ".partial")
+    before = partial.stat().st_size if partial.exists() else 0
+    process = subprocess.Popen(command(source, output, "--workers", "2", *extra), env=env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (partial.exists() and partial.stat().st_size > before + 100_000):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"no output: {process.communicate()[1].decode()}")
+        time.sleep(0.02)
+    return process
+
+
+def workers_of(pid: int) -> list[int]:
+    """The pool's worker processes: children of `pid` forked from it (same command line)."""
+    own = Path(f"/proc/{pid}/cmdline").read_bytes()
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and cmdline == own:
+            children.append(int(entry.name))
+    return children
+
+
+def check_interrupted(process: subprocess.Popen, output: Path, code: int, report: str,
+                      previous: int) -> int:
+    """The guarantees after an interruption; returns the number of lines done."""
+    try:
+        _, err = process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail("the interrupted batch did not stop")
+    stderr = err.decode()
+    assert process.returncode == code, stderr
+    assert not output.exists(), "an interrupted run must not leave the final file"
+    partial = Path(str(output) + ".partial")
+    data = partial.read_bytes()
+    assert data.endswith(b"\n"), "the partial file holds whole lines only"
+    numbers = [orjson.loads(line)["line"] for line in data.splitlines()]
+    done = len(numbers)
+    assert numbers == list(range(1, done + 1))
+    assert previous < done < LINES
+    assert f"{report}：完成 {done} 行" in stderr or f"{report}：已完成 {done} 行" in stderr, stderr
+    assert f"结果保存在 {partial}；用 --resume 继续" in stderr
+    assert "Traceback" not in stderr
+    if previous:
+        assert f"继续上次的运行：已完成 {previous} 行" in stderr
+    return done
+
+
+@pytest.mark.slow
+def test_interruptions_leave_whole_lines_and_resume_completes(big, tmp_path) -> None:
+    """SIGINT, then SIGTERM during the resumed run, then SIGKILL of a worker during the next
+    one; each leaves no final file, a partial file of whole lines and the count on stderr;
+    the last --resume gives exactly the bytes of an uninterrupted run."""
+    source, expected = big
+    output = tmp_path / "结论.jsonl"
+
+    process = start_and_wait_for_output(source, output)
+    process.send_signal(signal.SIGINT)
+    done = check_interrupted(process, output, 130, "已中断（SIGINT）", 0)
+
+    process = start_and_wait_for_output(source, output, "--resume")
+    process.send_signal(signal.SIGTERM)
+    done = check_interrupted(process, output, 130, "已中断（SIGTERM）", done)
+
+    process = start_and_wait_for_output(source, output, "--resume")
+    workers = workers_of(process.pid)
+    if not workers:
+        process.kill()
+        pytest.fail("the batch should run worker processes")
+    os.kill(workers[0], signal.SIGKILL)
+    done = check_interrupted(process, output, 2, "工作进程意外退出", done)
+
+    finished = subprocess.run(command(source, output, "--resume"), env=env(), capture_output=True,
+                              timeout=300)
+    stderr = finished.stderr.decode()
+    assert finished.returncode == 0, stderr
+    assert f"继续上次的运行：已完成 {done} 行" in stderr
+    assert f"完成：{LINES} 行" in stderr and f"本次续跑 {LINES - done} 行" in stderr
+    assert not Path(str(output) + ".partial").exists()
+    assert output.read_bytes() == expected
