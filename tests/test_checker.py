@@ -1,0 +1,267 @@
+"""The checker: names, types, default logic and the static checks, with their diagnostics."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dsl import types as T
+from dsl.checker import check
+from dsl.diagnostics import ERROR, WARNING, RulebookError
+from dsl.parser import parse
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = "文献 规范：《规范》\n"
+
+
+def diagnostics(src: str, strict: bool = False):
+    src = DOC + src
+    try:
+        _, ds = check(parse(src, "c.rules"), src, strict)
+        return ds
+    except RulebookError as exc:
+        return exc.diagnostics
+
+
+def program(src: str):
+    src = DOC + src
+    return check(parse(src, "c.rules"), src)[0]
+
+
+def only(ds, severity=None, text=""):
+    found = [d for d in ds if (severity is None or d.severity == severity) and text in d.message]
+    assert found, [d.message for d in ds]
+    return found[0]
+
+
+def rule(body: str, conclusion: str = "结果：数", inputs: str = "") -> str:
+    head = f"输入：\n{inputs}" if inputs else ""
+    return f"{head}结论：\n  {conclusion}\n规则 R-1 甲：\n  依据 规范 \"1\"\n{body}"
+
+
+# ---------------------------------------------------------------- names
+def test_unknown_name_suggests_the_closest():
+    ds = diagnostics(rule("  则 结果 = 付款时问", "结果：时间", "  付款时间：时间\n"))
+    d = only(ds, ERROR, "未知的名称「付款时问」")
+    assert d.hint == "是否想写「付款时间」？" and d.code == "unknown-name"
+    assert (d.span.line, d.span.column) == (8, 10)
+
+
+def test_unknown_run_read_as_keyword_and_name_gets_the_quoting_hint():
+    ds = diagnostics(rule("  则 结果 = 报名且参加", "结果：是否"))
+    d = only(ds, ERROR, "未知的名称「报名」")
+    assert "「报名且参加」被读作 名称「报名」 + 关键字「且」 + 名称「参加」" in d.hint
+    assert "请写作「报名且参加」" in d.hint
+
+
+def test_duplicate_names():
+    d = only(diagnostics(rule("  则 结果 = 金", "结果：金额", "  金：金额\n  金：数\n")), ERROR, "重复声明")
+    assert "名称「金」重复声明，先前已声明为输入（第 3 行）" in d.message
+    assert only(diagnostics("结论：\n  x：数\n规则 R-1 甲：\n  依据 规范 \"1\"\n  则 x = 1\n"
+                            "规则 R-1 乙：\n  依据 规范 \"1\"\n  则 x = 1\n"), ERROR, "规则编号「R-1」重复")
+
+
+def test_builtin_names_cannot_be_redefined():
+    only(diagnostics("函数 求和（x：数） = x\n"), ERROR, "内置函数名")
+
+
+def test_assignment_to_non_conclusion():
+    only(diagnostics(rule("  则 金 = 1元", "结果：数", "  金：金额\n")), ERROR, "规则只能给结论赋值")
+
+
+# ---------------------------------------------------------------- types
+def test_money_plus_duration_is_a_type_error():
+    d = only(diagnostics(rule("  则 结果 = 金 + 48小时", "结果：金额", "  金：金额\n")), ERROR, "不能计算 金额 + 时长")
+    assert "金额与时长不能相加减" in d.hint
+
+
+def test_money_times_percent_is_money():
+    p = program(rule("  则 结果 = 金 × 30%", "结果：金额", "  金：金额\n"))
+    assert p.rules["R-1"].assignments[0][1].type == T.MONEY
+    d = only(diagnostics(rule("  则 结果 = 金 × 30%", "结果：文本", "  金：金额\n")), ERROR, "应为 文本，实际为 金额")
+    assert d.severity == ERROR
+
+
+@pytest.mark.parametrize(
+    ("expr", "inputs", "type_"),
+    [
+        ("t + 3天", "  t：时间\n", T.DATETIME), ("t - t", "  t：时间\n", T.DURATION), ("d + 3天", "  d：日期\n", T.DATE),
+        ("d - d", "  d：日期\n", T.DURATION), ("金 × 2", "  金：金额\n", T.MONEY), ("金 ÷ 2", "  金：金额\n", T.MONEY),
+        ("n ÷ 2", "  n：数\n", T.NUMBER), ("h ÷ 2", "  h：时长\n", T.DURATION), ('s + "x"', "  s：文本\n", T.TEXT),
+        ("比率（n，2）", "  n：数\n", T.PERCENT),
+    ],
+)
+def test_arithmetic_types(expr, inputs, type_):
+    p = program(f"输入：\n{inputs}定义 值 = {expr}\n结论：\n  结果：是否\n规则 R-1 甲：\n  依据 规范 \"1\"\n  则 结果 = 值 有值")
+    assert p.definitions["值"].type == type_
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("  则 结果 = 1", "应为 金额，实际为 数"),
+        ("  如果 金\n  则 结果 = 金", "条件应为 是否"),
+        ('  则 结果 = 若 金 > 0元 则 金 否则 "零"', "两个分支类型不同"),
+        ('  则 结果 = 金 若无则 "零"', "「若无则」两边类型不同"),
+        ("  如果 金 早于 现在\n  则 结果 = 金", "不能比较 金额 与 时间"),
+        ("  则 结果 = 金 × 金", "不能计算 金额 × 金额"),
+    ],
+)
+def test_type_errors(body, message):
+    only(diagnostics(rule(body, "结果：金额", "  金：金额\n")), ERROR, message)
+
+
+def test_number_where_money_expected_gets_a_unit_hint():
+    d = only(diagnostics(rule("  则 结果 = 1", "结果：金额")), ERROR, "应为 金额")
+    assert "5元" in d.hint
+
+
+def test_enum_literal_outside_the_choices():
+    only(diagnostics(rule('  则 结果 = "其他"', '结果：选项（"甲"，"乙"）')), ERROR, "「其他」")
+
+
+def test_record_field_unknown():
+    d = only(diagnostics(rule("  则 结果 = r.价钱", "结果：金额", "  r：记录（价格：金额）\n")), ERROR, "记录没有字段「价钱」")
+    assert d.hint == "是否想写「价格」？"
+
+
+# ---------------------------------------------------------------- dependencies
+def test_definition_cycle():
+    ds = diagnostics("定义 甲值 = 乙值 + 1\n定义 乙值 = 甲值 + 1\n" + rule("  则 结果 = 甲值"))
+    assert "甲值 → 乙值 → 甲值" in only(ds, ERROR, "循环依赖").message
+
+
+def test_conclusion_cycle():
+    ds = diagnostics("结论：\n  甲值：数\n  乙值：数\n规则 R-1 甲：\n  依据 规范 \"1\"\n  则 甲值 = 乙值 + 1\n"
+                     "规则 R-2 乙：\n  依据 规范 \"1\"\n  则 乙值 = 甲值 + 1")
+    only(ds, ERROR, "结论和定义之间存在循环依赖")
+
+
+def test_exception_cycle_and_missing_base():
+    ds = diagnostics("结论：\n  x：数\n规则 R-1 甲：\n  依据 规范 \"1\"\n  例外于 R-2\n  则 x = 1\n"
+                     "规则 R-2 乙：\n  依据 规范 \"1\"\n  例外于 R-1\n  则 x = 2\n")
+    only(ds, ERROR, "互为例外")
+    only(diagnostics(rule("  例外于 R-9\n  则 结果 = 1")), ERROR, "没有这条规则")
+
+
+def test_evaluation_order_puts_dependencies_first():
+    p = program("定义 乙值 = 甲值 + 1\n定义 甲值 = 1\n" + rule("  则 结果 = 乙值"))
+    assert p.order.index("甲值") < p.order.index("乙值") < p.order.index("结果")
+
+
+# ---------------------------------------------------------------- warnings
+def test_unused_inputs_and_params():
+    ds = diagnostics("参数：\n  比 = 30%\n" + rule("  则 结果 = 1", inputs="  金：金额\n  号：文本，标识\n"))
+    assert only(ds, WARNING, "输入「金」没有被任何规则使用").code == "unused"
+    assert only(ds, WARNING, "参数「比」没有被任何规则使用").code == "unused"
+    assert not [d for d in ds if "号" in d.message]  # 标识 inputs identify the case, they are not read by rules
+
+
+def test_missing_citation():
+    ds = diagnostics("结论：\n  x：数\n规则 R-1 甲：\n  则 x = 1\n")
+    assert only(ds, WARNING, "没有写「依据」").code == "missing-citation"
+
+
+def test_undeclared_document():
+    d = only(diagnostics("结论：\n  x：数\n规则 R-1 甲：\n  依据 规矩 \"1\"\n  则 x = 1\n"), ERROR, "未声明的文献「规矩」")
+    assert d.hint == "是否想写「规范」？"
+
+
+def test_never_firing_rules():
+    assert only(diagnostics(rule("  如果 否\n  则 结果 = 1")), WARNING, "恒不成立").code == "never-fires"
+    ds = diagnostics("结论：\n  x：数\n规则 R-1 甲：\n  依据 规范 \"1\"\n  如果 1 > 0\n  则 x = 1\n"
+                     "规则 R-2 乙：\n  依据 规范 \"1\"\n  例外于 R-1\n  则 x = 2\n")
+    assert only(ds, WARNING, "永远不会生效").code == "never-fires"
+
+
+def test_no_rule_and_no_default():
+    assert only(diagnostics("结论：\n  x：数\n"), WARNING, "总是为空").code == "no-rule"
+
+
+# ---------------------------------------------------------------- default logic
+def test_equal_rank_static_conflict():
+    ds = diagnostics("结论：\n  x：数\n规则 R-1 甲：\n  依据 规范 \"1\"\n  则 x = 1\n"
+                     "规则 R-2 乙：\n  依据 规范 \"1\"\n  则 x = 2\n")
+    d = only(ds, ERROR, "同级且总是同时适用")
+    assert "「R-1」（第 4 行）与「R-2」（第 7 行）" in d.message and "例外于 R-1" in d.hint
+
+
+def test_equal_rank_rules_with_equal_values_or_conditions_are_fine():
+    same = diagnostics("结论：\n  x：数\n规则 R-1 甲：\n  依据 规范 \"1\"\n  则 x = 1\n"
+                       "规则 R-2 乙：\n  依据 规范 \"1\"\n  则 x = 1\n")
+    assert not [d for d in same if d.is_error]
+    guarded = diagnostics("输入：\n  n：数\n结论：\n  x：数\n规则 R-1 甲：\n  依据 规范 \"1\"\n  如果 n > 1\n  则 x = 1\n"
+                          "规则 R-2 乙：\n  依据 规范 \"1\"\n  如果 n < 1\n  则 x = 2\n")
+    assert not [d for d in guarded if d.is_error]
+
+
+def test_exception_tree_in_the_program():
+    p = program("输入：\n  n：数\n结论：\n  x：数\n规则 R-1 甲：\n  依据 规范 \"1\"\n  则 x = 1\n"
+                "规则 R-1a 乙：\n  依据 规范 \"1\"\n  例外于 R-1\n  如果 n > 1\n  则 x = 2\n")
+    c = p.conclusions["x"]
+    assert c.roots == ("R-1",) and c.children["R-1"] == ("R-1a",)
+
+
+# ---------------------------------------------------------------- decision tables
+TABLE = "决策表 档（x：数），命中 {hit}：\n{rows}" + rule("  则 结果 = 档（5）")
+
+
+def test_table_gap():
+    ds = diagnostics(TABLE.format(hit="唯一", rows="  | < 10 | => 1\n  | > 10 | => 2\n"))
+    d = only(ds, WARNING, "有空缺")
+    assert "x = 10 时没有任何行命中" in d.message
+
+
+def test_table_overlap():
+    ds = diagnostics(TABLE.format(hit="唯一", rows="  | ≤ 10 | => 1\n  | ≥ 10 | => 2\n"))
+    assert "x = 10 时两行都命中" in only(ds, ERROR, "重叠").message
+
+
+def test_first_hit_tables_may_overlap_and_complete_tables_have_no_gap():
+    ds = diagnostics(TABLE.format(hit="首个", rows="  | ≤ 10 | => 1\n  | - | => 2\n"))
+    assert not [d for d in ds if "决策表" in d.message]
+
+
+def test_table_text_column_gap_and_in_cells():
+    src = ("决策表 地区档（省：文本，n：数），命中 唯一：\n  | 属于 [\"上海\"] | < 5 | => 1\n  | 属于 [\"上海\"] | ≥ 5 | => 2\n"
+           + rule('  则 结果 = 地区档（"上海"，1）'))
+    assert "省 = 其他值" in only(diagnostics(src), WARNING, "有空缺").message
+
+
+def test_table_row_width_and_hit_policy():
+    only(diagnostics(TABLE.format(hit="唯一", rows="  | 1 | 2 | => 1\n")), ERROR, "这一行有 2 个条件格，应为 1 个")
+    only(diagnostics(TABLE.format(hit="随便", rows="  | - | => 1\n")), ERROR, "未知的命中策略")
+
+
+# ---------------------------------------------------------------- strict mode and the CLI
+def test_strict_turns_warnings_into_failure():
+    src = DOC + rule("  则 结果 = 1", inputs="  金：金额\n")
+    _, ds = check(parse(src), src)
+    assert ds and not any(d.is_error for d in ds)
+    with pytest.raises(RulebookError):
+        check(parse(src), src, strict=True)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "interpreter.cli", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_rulebook_check_cli(tmp_path):
+    warn = tmp_path / "warn.rules"
+    warn.write_text(DOC + rule("  则 结果 = 1", inputs="  金：金额\n"), encoding="utf-8")
+    plain = _cli("check", str(warn))
+    assert plain.returncode == 0 and "警告" in plain.stdout + plain.stderr
+    assert _cli("check", "--strict", str(warn)).returncode != 0
+    bad = tmp_path / "bad.rules"
+    bad.write_text(DOC + rule("  则 结果 = 付款"), encoding="utf-8")
+    out = _cli("check", str(bad))
+    assert out.returncode != 0 and "未知的名称「付款」" in out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "rulebooks").glob("*.rules")), ids=lambda p: p.stem)
+def test_bundled_rulebooks_pass_strict(path):
+    src = path.read_text(encoding="utf-8")
+    check(parse(src, str(path)), src, strict=True)
