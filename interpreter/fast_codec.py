@@ -1,0 +1,418 @@
+"""A per-rulebook fast path for decoding facts and encoding conclusions.
+
+`codec.FactsDecoder` is the authority: it validates every value and phrases every complaint in
+Chinese with its JSON path. Nearly every case in a batch is well formed, so here a rulebook's
+inputs are compiled (generated Python source, like `dsl.compiler`) into one function that
+handles the everyday spellings — canonical times through `datetime.fromisoformat`, money as
+`"29.70"`, durations from a small cache — and *declines* anything else: a missing required
+input, a stray field (which would deserve a warning), a wrapped list, an alias. A declined case
+is decoded again by `FactsDecoder`, which produces exactly the errors and warnings it always
+did. Scalars in an unusual spelling are handed to the codec's own scalar decoder one by one,
+so their values are the codec's by construction.
+
+`FastFactsDecoder` is a drop-in `FactsDecoder` (same constructor, `decode` signature and
+pickling); `ConclusionEncoder(types)` is a drop-in for `encode_conclusions(values, types)`.
+Both fall back to the codec whenever they are unsure, so they never change a result.
+
+Safety: as in `dsl.compiler`, no rulebook text is spliced into source — input and field names
+are passed through the namespace (`k3`), identifiers are generated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from dsl.types import (
+    BOOL,
+    DATETIME,
+    DURATION,
+    MONEY,
+    NUMBER,
+    TEXT,
+    AnyType,
+    EnumType,
+    ListType,
+    RecordType,
+    TierType,
+    Type,
+)
+from dsl.values import CENT
+from interpreter.codec import FactsDecoder, encode_conclusions, encode_value, make_decoder
+
+__all__ = ["ConclusionEncoder", "FastFactsDecoder"]
+
+
+class _Decline(Exception):
+    """The fast path is unsure; the codec decides."""
+
+
+_SAFE_BUILTINS = {"type": type, "len": len, "tuple": tuple, "dict": dict, "str": str,
+                  "list": list, "None": None, "True": True, "False": False}
+_CACHE_LIMIT = 4096
+_MONEY_PLAIN = re.compile(r"[0-9]{1,18}\.[0-9]{2}")
+_MONEY_SPELLED = re.compile(r"[¥￥]?([0-9]{1,18})(?:\.([0-9]{1,2}))?元?")
+_fromisoformat = datetime.fromisoformat
+
+
+def _slow_scalar(t: AnyType) -> Callable[[Any], Any]:
+    """The codec's own decoder for one scalar; raises CaseError, which makes the case decline."""
+    decoder = make_decoder(t)
+
+    def decode(raw: Any) -> Any:
+        return decoder(raw, "$", None)
+
+    return decode
+
+
+def _datetime_decoder() -> Callable[[Any], Any]:
+    slow = _slow_scalar(DATETIME)
+
+    def decode(raw: Any) -> datetime:
+        # the same test and parser as codec._parse_datetime_fast, minus two calls
+        if (type(raw) is str and len(raw) == 19 and raw[10] in " T" and raw[4] == "-"
+                and raw[7] == "-" and raw[13] == ":" and raw[16] == ":"):
+            try:
+                value = _fromisoformat(raw)
+            except ValueError:
+                return slow(raw)
+            if value.tzinfo is None:
+                return value
+        return slow(raw)
+
+    return decode
+
+
+def _money_decoder() -> Callable[[Any], Any]:
+    slow = _slow_scalar(MONEY)
+    plain = _MONEY_PLAIN.fullmatch
+    spelled = _MONEY_SPELLED.fullmatch
+
+    def decode(raw: Any) -> Decimal:
+        # "29.70": already two places, non-negative, far inside the decimal context
+        if type(raw) is str:
+            if plain(raw) is not None:
+                return Decimal(raw)
+            m = spelled(raw)
+            if m is not None:  # "¥29.7", "29元": what parse_money gives, quantized to 分
+                whole, cents = m.groups()
+                return Decimal(f"{whole}.{cents or ''}".ljust(len(whole) + 3, "0"))
+        return slow(raw)
+
+    return decode
+
+
+def _cached(t: AnyType) -> Callable[[Any], Any]:
+    """Text-spelled scalars that repeat (durations such as "48小时"): parse once per spelling."""
+    slow = _slow_scalar(t)
+    memo: dict[str, Any] = {}
+
+    def decode(raw: Any) -> Any:
+        if type(raw) is str:
+            value = memo.get(raw)
+            if value is None:
+                value = slow(raw)
+                if len(memo) >= _CACHE_LIMIT:
+                    memo.clear()
+                memo[raw] = value
+            return value
+        return slow(raw)
+
+    return decode
+
+
+def _text_decoder() -> Callable[[Any], Any]:
+    slow = _slow_scalar(TEXT)
+
+    def decode(raw: Any) -> Any:
+        return raw if type(raw) is str else slow(raw)
+
+    return decode
+
+
+def _bool_decoder() -> Callable[[Any], Any]:
+    slow = _slow_scalar(BOOL)
+
+    def decode(raw: Any) -> Any:
+        return raw if raw is True or raw is False else slow(raw)
+
+    return decode
+
+
+def _number_decoder() -> Callable[[Any], Any]:
+    slow = _slow_scalar(NUMBER)
+
+    def decode(raw: Any) -> Any:
+        return Decimal(raw) if type(raw) is int else slow(raw)
+
+    return decode
+
+
+def _choice_decoder(t: EnumType | TierType) -> Callable[[Any], Any]:
+    slow = _slow_scalar(t)
+    values: dict[str, Any] = {}
+    for choice in (t.choices if isinstance(t, EnumType) else t.levels):
+        values[choice] = slow(choice)  # the codec's own value for each spelling
+
+    def decode(raw: Any) -> Any:
+        if type(raw) is str:
+            value = values.get(raw)
+            if value is not None:
+                return value
+        return slow(raw)
+
+    return decode
+
+
+def _identity(raw: Any) -> Any:
+    return raw
+
+
+class _Builder:
+    """Generates the decoding source for one rulebook's inputs."""
+
+    def __init__(self) -> None:
+        self.ns: dict[str, Any] = {"__builtins__": _SAFE_BUILTINS, "_Decline": _Decline}
+        self.lines: list[str] = []
+        self._consts: dict[Any, str] = {}
+        self._decoders: dict[AnyType, str] = {}
+        self._next = 0
+
+    def const(self, value: Any) -> str:
+        key = (type(value), value)
+        ident = self._consts.get(key)
+        if ident is None:
+            ident = self._consts[key] = f"k{len(self._consts)}"
+            self.ns[ident] = value
+        return ident
+
+    def decoder(self, t: AnyType) -> str:
+        """The name of a function `f(raw) -> value` that raises to decline."""
+        ident = self._decoders.get(t)
+        if ident is not None:
+            return ident
+        ident = f"d{self._next}"
+        self._next += 1
+        if isinstance(t, Type):
+            fn = _SCALARS.get(t)
+            self.ns[ident] = fn() if fn is not None else _slow_scalar(t)
+        elif isinstance(t, (EnumType, TierType)):
+            self.ns[ident] = _choice_decoder(t)
+        elif isinstance(t, ListType):
+            element = self.decoder(t.element)
+            self.lines += [
+                f"def {ident}(raw):",
+                "    if type(raw) is not list: raise _Decline",
+                f"    return tuple([{element}(x) for x in raw])",
+            ]
+        elif isinstance(t, RecordType):
+            self._record(ident, t)
+        else:  # pragma: no cover - every type is one of the above
+            raise TypeError(f"no decoder for {t!r}")
+        self._decoders[t] = ident
+        return ident
+
+    def convert(self, var: str, t: AnyType, pad: str) -> list[str]:
+        """Lines that replace `var` (not None) by its decoded value; common cases inline."""
+        dec = self.decoder(t)
+        if t == TEXT:
+            return [f"{pad}if type({var}) is not str: {var} = {dec}({var})"]
+        if t == BOOL:
+            return [f"{pad}if {var} is not True and {var} is not False: {var} = {dec}({var})"]
+        if t == DATETIME:
+            # codec._parse_datetime_fast's test and parser, inline; a ValueError declines
+            self.ns["_fromisoformat"] = _fromisoformat
+            v = var
+            return [f"{pad}if type({v}) is str and len({v}) == 19 and {v}[10] in ' T' and {v}[4] == '-' "
+                    f"and {v}[7] == '-' and {v}[13] == ':' and {v}[16] == ':':",
+                    f"{pad}    {v} = _fromisoformat({v})",
+                    f"{pad}    if {v}.tzinfo is not None: raise _Decline",
+                    f"{pad}else: {v} = {dec}({v})"]
+        return [f"{pad}{var} = {dec}({var})"]
+
+    def _record(self, ident: str, t: RecordType) -> None:
+        fields = [(self.const(f.name), f.type, f.optional) for f in t.fields]
+        known = self.const(frozenset(f.name for f in t.fields))
+        body = [f"def {ident}(raw):",
+                # not an object, or a stray field that deserves a warning: the codec decides
+                f"    if type(raw) is not dict or not {known}.issuperset(raw): raise _Decline",
+                "    g = raw.get"]
+        out = []
+        for i, (key, ftype, optional) in enumerate(fields):
+            body.append(f"    f{i} = g({key})")
+            if optional:
+                body.append(f"    if f{i} is not None:")
+                body += self.convert(f"f{i}", ftype, "        ")
+            else:
+                body.append(f"    if f{i} is None: raise _Decline")
+                body += self.convert(f"f{i}", ftype, "    ")
+            out.append(f"{key}: f{i}")
+        body.append(f"    return {{{', '.join(out)}}}")
+        self.lines += body
+
+    def facts(self, decoder: FactsDecoder) -> None:
+        known = self.const(decoder._known)
+        body = ["def decode(raw):",
+                f"    if type(raw) is not dict or not {known}.issuperset(raw): raise _Decline",
+                "    g = raw.get",
+                "    out = {}"]
+        for spec in decoder.specs:
+            key = self.const(spec.name)
+            required = not (spec.optional or spec.has_default)
+            body.append(f"    v = g({key})")
+            if required:
+                # absent or null: an alias may stand in, or it is an error — the codec decides
+                body.append("    if v is None: raise _Decline")
+                body += self.convert("v", spec.type, "    ")
+                body.append(f"    out[{key}] = v")
+                continue
+            heads = sorted({a.split(".")[0] for a in spec.aliases})
+            if heads:
+                test = " or ".join(f"{self.const(h)} in raw" for h in heads)
+                body.append(f"    if v is None and ({test}): raise _Decline")
+            body.append("    if v is not None:")
+            body += self.convert("v", spec.type, "        ")
+            body.append(f"        out[{key}] = v")
+        body.append("    return out")
+        self.lines += body
+
+    def build(self, name: str) -> tuple[Callable[..., Any], str]:
+        source = "\n".join(self.lines) + "\n"
+        exec(compile(source, f"<快速解码 {name}>", "exec"), self.ns)  # noqa: S102
+        return self.ns[name], source
+
+
+_SCALARS: dict[Type, Callable[[], Callable[[Any], Any]]] = {
+    DATETIME: _datetime_decoder,
+    MONEY: _money_decoder,
+    DURATION: lambda: _cached(DURATION),
+    TEXT: _text_decoder,
+    BOOL: _bool_decoder,
+    NUMBER: _number_decoder,
+}
+
+
+class FastFactsDecoder(FactsDecoder):
+    """`FactsDecoder` with a generated fast path; same results, errors and warnings.
+
+    The fast path returns only when the case is one it fully understands (and that has
+    nothing to warn about); otherwise the codec decodes it from scratch.
+    """
+
+    def __init__(self, inputs: Iterable[Any]) -> None:
+        super().__init__(inputs)
+        builder = _Builder()
+        builder.facts(self)
+        self._fast, self.source = builder.build("decode")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FastFactsDecoder, (self.specs,))
+
+    def decode(self, raw: Any, path: str = "$",
+               file: str | None = None) -> tuple[dict[str, Any], list[Any]]:
+        try:
+            return self._fast(raw), []
+        except Exception:  # noqa: BLE001 - whatever went wrong, the codec says it properly
+            return super().decode(raw, path, file)
+
+    def decode_fast(self, raw: Any) -> dict[str, Any] | None:
+        """The decoded facts, or None when the codec must decide (errors or warnings)."""
+        try:
+            return self._fast(raw)
+        except Exception:  # noqa: BLE001
+            return None
+
+
+# ---------------------------------------------------------------- encoding
+def _enc_money(value: Any) -> Any:
+    if type(value) is Decimal:
+        return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+    return encode_value(value, MONEY)
+
+
+def _enc_datetime(value: Any) -> Any:
+    # strftime("%Y-%m-%d %H:%M:%S") spells whole seconds of years ≥ 1000 like isoformat(" ")
+    if type(value) is datetime and not value.microsecond and value.tzinfo is None \
+            and value.year >= 1000:
+        return value.isoformat(" ")
+    return encode_value(value, DATETIME)
+
+
+_ZERO = timedelta(0)
+
+
+def _enc_duration(value: Any) -> Any:
+    if type(value) is not timedelta or value.microseconds or value < _ZERO:
+        return encode_value(value, DURATION)
+    days, rest = value.days, value.seconds
+    if not rest:
+        return f"P{days}D" if days else "PT0S"
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    clock = (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + (
+        f"{seconds}S" if seconds else "")
+    return (f"P{days}DT" if days else "PT") + clock
+
+
+def _enc_plain(t: AnyType) -> Callable[[Any], Any]:
+    """是否, 文本, 选项: encoded as themselves when they are what they should be."""
+
+    def encode(value: Any) -> Any:
+        if value is True or value is False or type(value) is str:
+            return value
+        return encode_value(value, t)
+
+    return encode
+
+
+def _enc_text_list(t: ListType) -> Callable[[Any], Any]:
+    element = t.element
+
+    def encode(value: Any) -> Any:
+        if type(value) is tuple or type(value) is list:
+            return [v if type(v) is str else encode_value(v, element) for v in value]
+        return encode_value(value, t)
+
+    return encode
+
+
+def _encoder_for(t: AnyType) -> Callable[[Any], Any]:
+    if t == MONEY:
+        return _enc_money
+    if t == DATETIME:
+        return _enc_datetime
+    if t == DURATION:
+        return _enc_duration
+    if t in (BOOL, TEXT) or isinstance(t, EnumType):
+        return _enc_plain(t)
+    if isinstance(t, ListType) and (t.element == TEXT or isinstance(t.element, EnumType)):
+        return _enc_text_list(t)
+    return lambda value: encode_value(value, t)
+
+
+class ConclusionEncoder:
+    """`encode_conclusions(values, types)` for one rulebook's conclusion types, faster."""
+
+    def __init__(self, types: Mapping[str, AnyType]) -> None:
+        self.types = dict(types)
+        self._names = frozenset(self.types)
+        ns: dict[str, Any] = {"__builtins__": _SAFE_BUILTINS}
+        items = []
+        for i, (name, t) in enumerate(self.types.items()):
+            ns[f"k{i}"], ns[f"e{i}"] = name, _encoder_for(t)
+            items.append(f"k{i}: (None if (x := g(k{i})) is None else e{i}(x))")
+        source = "def encode(values):\n    g = values.get\n    return {" + ", ".join(items) + "}\n"
+        exec(compile(source, "<快速编码>", "exec"), ns)  # noqa: S102
+        self._fast = ns["encode"]
+        self.source = source
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ConclusionEncoder, (self.types,))
+
+    def __call__(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        if type(values) is dict and self._names.issuperset(values):
+            return self._fast(values)
+        return encode_conclusions(values, self.types)
