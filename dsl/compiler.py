@@ -32,6 +32,8 @@ _SAFE_BUILTINS = {"tuple": tuple, "any": any, "all": all, "sorted": sorted, "len
                   "None": None, "True": True, "False": False}
 _MAY_RAISE = {"日期序列", "四舍五入", "平均", "求和"}
 _SIMPLE_KINDS = {"input", "param", "define", "conclusion", "local", "now"}
+#: built-ins that only read their list argument: a comprehension need not be frozen to a tuple
+_READS_LIST = {"最早", "最晚", "最小", "最大", "求和", "平均", "计数"}
 _INLINE_BINARY = {"add": "+", "sub": "-", "mul": "*"}
 _INLINE_COMPARE = {"=": "==", "≠": "!=", "<": "<", "≤": "<=", ">": ">", "≥": ">="}
 
@@ -63,6 +65,8 @@ class _Gen:
         self.ops = make_ops(program.rounding)
         self.computed_rules: set[str] = set()
         self.computed_versions: set[str] = set()
+        #: while generating a function: the names it reads (to see whether it needs evaluate's locals)
+        self.used: set[str] | None = None
         self.defaulted_inputs = {i.name for i in program.inputs
                                  if isinstance(i.default, ir.Const) and i.default.value is not None
                                  or isinstance(i.default, (ir.MakeList, ir.MakeRecord))
@@ -101,6 +105,8 @@ class _Gen:
         return ident
 
     def var(self, name: str) -> str:
+        if self.used is not None:
+            self.used.add(name)
         ident = self.names.get(name)
         if ident is None:
             ident = self.names[name] = f"v{len(self.names)}"
@@ -175,6 +181,8 @@ class _Gen:
             case ir.Var(kind="param", name=n):
                 return self.const(self.params[n])
             case ir.Var(kind="now"):
+                if self.used is not None:
+                    self.used.add("现在")  # a local of evaluate, not a name
                 return "now"
             case ir.Var(name=n):
                 return self.var(n)
@@ -222,6 +230,8 @@ class _Gen:
             case ir.Builtin(name=n, args=args, type=t):
                 impl = BUILTINS[n][1](t, self.program.rounding)
                 fn = self.global_fn("b", _guarded(impl, node.text) if n in _MAY_RAISE else impl)
+                if n in _READS_LIST and len(args) == 1 and isinstance(args[0], ir.Comp):
+                    return f"{fn}({self._comprehension(args[0], env, pure, frozen=False)})"
                 return f"{fn}({', '.join(self.ex(x, env, pure) for x in args)})"
             case ir.CallUser(name=n, args=args):
                 return f"{self.var('函数:' + n)}({', '.join(self.ex(x, env, pure) for x in args)})"
@@ -282,7 +292,7 @@ class _Gen:
             out = f"({decisive} if {first} is {decisive} else {out})"
         return out
 
-    def _comprehension(self, node: ir.Comp, env: dict[str, str], pure: bool) -> str:
+    def _comprehension(self, node: ir.Comp, env: dict[str, str], pure: bool, frozen: bool = True) -> str:
         inner = dict(env)
         clauses = []
         first_var, first_coll = node.generators[0]
@@ -309,8 +319,10 @@ class _Gen:
         if node.sort_key is not None:
             key = self.ex(node.sort_key, inner, pure)
             body = f"tuple([p[1] for p in sorted([({key}, {elem}) {' '.join(clauses)}{cond}], key=_sort_key)])"
-        else:
+        elif frozen:
             body = f"tuple([{elem} {' '.join(clauses)}{cond}])"
+        else:
+            body = f"[{elem} {' '.join(clauses)}{cond}]"
         if pure:
             return f"(None if {first_name} is None else {body})"
         return f"(None if {guard_first} is None else {body})"
@@ -351,7 +363,11 @@ class _Gen:
         if len(spec.roots) == 1 and not any(spec.children.get(k) for k in keys):
             key = spec.roots[0]
             value = self.ex(dict(self.program.rules[key].assignments)[spec.name], {})
-            self.emit(f"{target} = ({value}) if {self.var('规则:' + key)} else {default}")
+            rule = self.program.rules[key]
+            if rule.version is None and rule.condition is None:
+                self.emit(f"{target} = {value}")  # the rule always applies
+            else:
+                self.emit(f"{target} = ({value}) if {self.var('规则:' + key)} else {default}")
             return
         chain = _linear_chain(spec)
         if chain is not None:
@@ -393,15 +409,15 @@ class _Gen:
         rules = self.program.rules
         raise RuleConflict(name, k1, rules[k1].line, k2, rules[k2].line, v1, v2)
 
-    def function(self, spec: ir.FunctionSpec | ir.TableSpec) -> None:
+    def function(self, spec: ir.FunctionSpec | ir.TableSpec, indent: int = 1) -> None:
         ident = self.var("函数:" + spec.name)
         env = {p: f"a{i}" for i, (p, _) in enumerate(spec.params)}
-        self.emit(f"def {ident}({', '.join(env.values())}):")
+        self.emit(f"def {ident}({', '.join(env.values())}):", indent)
         if isinstance(spec, ir.FunctionSpec):
-            self.emit(f"return {self.ex(spec.body, env)}", 2)
+            self.emit(f"return {self.ex(spec.body, env)}", indent + 1)
             return
         if spec.hit_policy != "首个":
-            self.emit("hits = []", 2)
+            self.emit("hits = []", indent + 1)
         for row in spec.rows:
             tests = []
             for cell, (p, _) in zip(row.cells, spec.params):
@@ -412,21 +428,29 @@ class _Gen:
             cond = " and ".join(tests) or "True"
             result = self.ex(row.result, env)
             if spec.hit_policy == "首个":
-                self.emit(f"if {cond}: return {result}", 2)
+                self.emit(f"if {cond}: return {result}", indent + 1)
             else:
-                self.emit(f"if {cond}: hits.append(({row.line}, {result}))", 2)
+                self.emit(f"if {cond}: hits.append(({row.line}, {result}))", indent + 1)
         if spec.hit_policy == "首个":
-            self.emit("return None", 2)
+            self.emit("return None", indent + 1)
         elif spec.hit_policy == "全部":
-            self.emit("return tuple([h[1] for h in hits])", 2)
+            self.emit("return tuple([h[1] for h in hits])", indent + 1)
         else:
-            self.emit("if not hits: return None", 2)
-            self.emit(f"if any(h[1] != hits[0][1] for h in hits): _table_conflict({self.const(spec.name)}, hits)", 2)
-            self.emit("return hits[0][1]", 2)
+            self.emit("if not hits: return None", indent + 1)
+            self.emit(f"if any(h[1] != hits[0][1] for h in hits): _table_conflict({self.const(spec.name)}, hits)", indent + 1)
+            self.emit("return hits[0][1]", indent + 1)
 
     def generate(self) -> str:
         p = self.program
-        self.lines = ["def evaluate(facts, now):", "    _get = facts.get"]
+        # Functions and tables that read only their parameters, constants and each other are
+        # defined once, beside evaluate, instead of as closures rebuilt on every call.
+        self.used = set()
+        for spec in p.functions.values():
+            self.function(spec, indent=0)
+        closed = all(n.startswith("函数:") for n in self.used)
+        self.used = None
+        hoisted = self.lines if closed else []
+        self.lines = [*hoisted, "def evaluate(facts, now):", "    _get = facts.get"]
         for spec in p.inputs:
             ident = self.var(spec.name)
             self.emit(f"{ident} = _get({self.const(spec.name)})")
@@ -434,8 +458,9 @@ class _Gen:
             if spec.default is not None:
                 ident = self.var(spec.name)
                 self.emit(f"if {ident} is None: {ident} = {self.ex(spec.default, {})}")
-        for spec in p.functions.values():
-            self.function(spec)
+        if not closed:
+            for spec in p.functions.values():
+                self.function(spec)
         for name in p.order:
             if name in p.definitions:
                 self.emit(f"{self.var(name)} = {self.ex(p.definitions[name].expr, {})}")
