@@ -160,7 +160,7 @@ class Lexer:
             elif c in "¥￥" and (m := _YUAN_PREFIX.match(text, i)):
                 self.emit("MONEY", m.group(), i, m.end())
                 i = m.end()
-            elif c.isdigit():
+            elif c.isdecimal():  # not isdigit: ² is a digit but starts no literal
                 i = self.literal(i)
             elif (m := _RULE_ID.match(text, i)) and not self._word_continues(m.end()):
                 self.emit("RULE_ID", m.group(), i, m.end())
@@ -220,7 +220,7 @@ class Lexer:
             elif keyword:
                 parts.append((SPELLINGS[keyword], keyword, i))
                 i += len(keyword)
-            elif run[i].isdigit() and parts and parts[-1][0] != "?NAME":
+            elif run[i].isdecimal() and parts and parts[-1][0] != "?NAME":
                 end = start + i  # a literal follows a keyword or name: the main loop reads it
                 break
             else:

@@ -161,3 +161,9 @@ def test_lexical_errors(text, message):
         tokenize(text, "x.rules")
     assert message in str(info.value)
     assert "x.rules:1:" in str(info.value)
+
+
+def test_superscript_digits_do_not_start_a_literal():
+    # '²'.isdigit() is true but no literal pattern matches it: it used to crash the lexer
+    assert kinds("x² ²") == [("NAME", "x²"), ("NAME", "²")]
+    assert kinds("１２")[0][0] == "NUMBER"  # full-width decimal digits still read as a number
