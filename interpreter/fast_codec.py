@@ -202,12 +202,7 @@ class _Builder:
         elif isinstance(t, (EnumType, TierType)):
             self.ns[ident] = _choice_decoder(t)
         elif isinstance(t, ListType):
-            element = self.decoder(t.element)
-            self.lines += [
-                f"def {ident}(raw):",
-                "    if type(raw) is not list: raise _Decline",
-                f"    return tuple([{element}(x) for x in raw])",
-            ]
+            self._list(ident, t)
         elif isinstance(t, RecordType):
             self._record(ident, t)
         else:  # pragma: no cover - every type is one of the above
@@ -233,25 +228,43 @@ class _Builder:
                     f"{pad}else: {v} = {dec}({v})"]
         return [f"{pad}{var} = {dec}({var})"]
 
-    def _record(self, ident: str, t: RecordType) -> None:
-        fields = [(self.const(f.name), f.type, f.optional) for f in t.fields]
+    def _record_body(self, t: RecordType, raw: str, pad: str) -> tuple[list[str], str]:
+        """Lines that decode the record in `raw` into locals, and the dict expression."""
         known = self.const(frozenset(f.name for f in t.fields))
-        body = [f"def {ident}(raw):",
-                # not an object, or a stray field that deserves a warning: the codec decides
-                f"    if type(raw) is not dict or not {known}.issuperset(raw): raise _Decline",
-                "    g = raw.get"]
+        # not an object, or a stray field that deserves a warning: the codec decides
+        body = [f"{pad}if type({raw}) is not dict or not {known}.issuperset({raw}): raise _Decline",
+                f"{pad}g = {raw}.get"]
         out = []
-        for i, (key, ftype, optional) in enumerate(fields):
-            body.append(f"    f{i} = g({key})")
-            if optional:
-                body.append(f"    if f{i} is not None:")
-                body += self.convert(f"f{i}", ftype, "        ")
+        for i, f in enumerate(t.fields):
+            key = self.const(f.name)
+            body.append(f"{pad}f{i} = g({key})")
+            if f.optional:
+                body.append(f"{pad}if f{i} is not None:")
+                body += self.convert(f"f{i}", f.type, pad + "    ")
             else:
-                body.append(f"    if f{i} is None: raise _Decline")
-                body += self.convert(f"f{i}", ftype, "    ")
+                body.append(f"{pad}if f{i} is None: raise _Decline")
+                body += self.convert(f"f{i}", f.type, pad)
             out.append(f"{key}: f{i}")
-        body.append(f"    return {{{', '.join(out)}}}")
-        self.lines += body
+        return body, "{" + ", ".join(out) + "}"
+
+    def _record(self, ident: str, t: RecordType) -> None:
+        body, value = self._record_body(t, "raw", "    ")
+        self.lines += [f"def {ident}(raw):", *body, f"    return {value}"]
+
+    def _list(self, ident: str, t: ListType) -> None:
+        if isinstance(t.element, RecordType):
+            # the record's body inline in the loop: one call less per trace event
+            body, value = self._record_body(t.element, "x", "        ")
+            self.lines += [f"def {ident}(raw):",
+                           "    if type(raw) is not list: raise _Decline",
+                           "    out = []",
+                           "    for x in raw:", *body, f"        out.append({value})",
+                           "    return tuple(out)"]
+            return
+        element = self.decoder(t.element)
+        self.lines += [f"def {ident}(raw):",
+                       "    if type(raw) is not list: raise _Decline",
+                       f"    return tuple([{element}(x) for x in raw])"]
 
     def facts(self, decoder: FactsDecoder) -> None:
         known = self.const(decoder._known)

@@ -146,6 +146,17 @@ _literals = {
 }
 
 
+#: generator kind → (left type, operator, right type) and → (built-in, argument type)
+BINARY = {
+    "add": (MONEY, "+", MONEY), "sub": (MONEY, "-", MONEY), "pct": (MONEY, "×", PERCENT),
+    "times": (MONEY, "×", NUMBER), "nadd": (NUMBER, "+", NUMBER), "nmul": (NUMBER, "×", NUMBER),
+    "tdiff": (DATETIME, "-", DATETIME), "dadd": (DURATION, "+", DURATION), "ddiff": (DATE, "-", DATE),
+    "tplus": (DATETIME, "+", DURATION), "tminus": (DATETIME, "-", DURATION), "concat": (TEXT, "+", TEXT),
+}
+CALLS = {"sum": ("求和", LMONEY), "fn": ("折算", MONEY), "dateof": ("日期", DATETIME), "table": ("分档", MONEY),
+         "first": ("首个", LTEXT)}
+
+
 def _p(text: str) -> str:
     return f"（{text}）"
 
@@ -196,63 +207,35 @@ class Gen:
             LTEXT: ["tcomp", "dedup"],
         }[t] + common
         k = self.pick(kinds)
+        if k in BINARY:
+            a, op, b = BINARY[k]
+            return f"{_p(e(a))} {op} {_p(e(b))}"
+        if k in CALLS:
+            f, a = CALLS[k]
+            return f"{f}（{e(a)}）"
         match k:
             case "cond":
                 return f"若 {e(BOOL)} 则 {_p(e(t))} 否则 {_p(e(t))}"
             case "coalesce":
                 return f"{_p(e(t))} 若无则 {_p(e(t))}"
-            case "add":
-                return f"{_p(e(MONEY))} + {_p(e(MONEY))}"
-            case "sub":
-                return f"{_p(e(MONEY))} - {_p(e(MONEY))}"
-            case "pct":
-                return f"{_p(e(MONEY))} × {_p(e(PERCENT))}"
-            case "times":
-                return f"{_p(e(MONEY))} × {_p(e(NUMBER))}"
             case "half":
                 return f"{_p(e(MONEY))} ÷ {self.pick(['2', '3', '4'])}"
             case "max" | "min":
                 f = "最大" if k == "max" else "最小"
                 return f"{f}（{e(MONEY)}，{e(MONEY)}）"
-            case "sum":
-                return f"求和（{e(LMONEY)}）"
             case "neg":
                 return f"-{_p(e(MONEY))}"
-            case "fn":
-                return f"折算（{e(MONEY)}）"
-            case "nadd":
-                return f"{_p(e(NUMBER))} + {_p(e(NUMBER))}"
-            case "nmul":
-                return f"{_p(e(NUMBER))} × {_p(e(NUMBER))}"
             case "count":
                 return f"计数（{e(self.pick([LMONEY, LTEXT]))}）"
             case "ratio":
                 return f"比率（{e(NUMBER)}，{e(NUMBER)}）"
-            case "tdiff":
-                return f"{_p(e(DATETIME))} - {_p(e(DATETIME))}"
-            case "dadd":
-                return f"{_p(e(DURATION))} + {_p(e(DURATION))}"
-            case "ddiff":
-                return f"{_p(e(DATE))} - {_p(e(DATE))}"
-            case "tplus":
-                return f"{_p(e(DATETIME))} + {_p(e(DURATION))}"
-            case "tminus":
-                return f"{_p(e(DATETIME))} - {_p(e(DURATION))}"
             case "earliest" | "latest":
                 f = "最早" if k == "earliest" else "最晚"
                 return f"{f}（{e(DATETIME)}，{e(DATETIME)}）"
-            case "dateof":
-                return f"日期（{e(DATETIME)}）"
             case "dplus":
                 return f"{_p(e(DATE))} + {self.pick(['1天', '3天', '0天'])}"
-            case "concat":
-                return f"{_p(e(TEXT))} + {_p(e(TEXT))}"
             case "join":
                 return f"拼接（{e(TEXT)}，{e(TEXT)}）"
-            case "table":
-                return f"分档（{e(MONEY)}）"
-            case "first":
-                return f"首个（{e(LTEXT)}）"
             case "cmp":
                 tt = self.pick(COMPARABLE)
                 op = self.pick(["<", "≤", ">", "≥", "=", "≠", "早于", "不晚于"] if tt in (DATETIME, DATE)
