@@ -47,6 +47,10 @@ def _sort_key(pair: tuple[Any, Any]) -> tuple[bool, Any]:
     return (key is None, _as_dt(key) if key is not None else 0)
 
 
+def _values(pairs: list[tuple[Any, Any]]) -> tuple[Any, ...]:
+    return tuple([p[1] for p in pairs])
+
+
 def _index(target: Any, index: Any) -> Any:
     if target is None or index is None or index != int(index) or not 1 <= index <= len(target):
         return None
@@ -71,7 +75,7 @@ class _Gen:
                                  if isinstance(i.default, ir.Const) and i.default.value is not None
                                  or isinstance(i.default, (ir.MakeList, ir.MakeRecord))
                                  or (isinstance(i.default, ir.Var) and i.default.kind == "now")}
-        for helper in (_index, _sort_key, cell_matches):
+        for helper in (_index, _sort_key, _values, cell_matches):
             self.ns[helper.__name__] = helper
         self.ns["_conflict"] = self._conflict
         self.ns["_table_conflict"] = _table_conflict
@@ -81,7 +85,8 @@ class _Gen:
         if value is None or value is True or value is False:
             return repr(value)
         try:
-            key: Any = (type(value), value)
+            # repr too: Decimal("0") == Decimal("0.00"), yet 数 0 and 金额 0.00元 must stay apart
+            key: Any = (type(value), value, repr(value))
             hash(key)
         except TypeError:
             key = (type(value), id(value))
@@ -318,7 +323,9 @@ class _Gen:
         elem = self.ex(node.element, inner, pure)
         if node.sort_key is not None:
             key = self.ex(node.sort_key, inner, pure)
-            body = f"tuple([p[1] for p in sorted([({key}, {elem}) {' '.join(clauses)}{cond}], key=_sort_key)])"
+            # sorted(…) as a call argument, not a comprehension's iterable: the filter may bind
+            # with := , which Python refuses inside a comprehension iterable expression
+            body = f"_values(sorted([({key}, {elem}) {' '.join(clauses)}{cond}], key=_sort_key))"
         elif frozen:
             body = f"tuple([{elem} {' '.join(clauses)}{cond}])"
         else:

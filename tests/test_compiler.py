@@ -116,3 +116,39 @@ def test_aggregates_over_comprehensions_and_unconditional_rules(facts: dict) -> 
 def test_generated_source_carries_no_rulebook_text() -> None:
     source = load_rulebook("shipping").evaluator.source
     assert source.isascii()  # names, strings and numbers all come through the namespace
+
+
+SORTED_FILTER = HEAD + """
+输入：
+  明细：列表（记录（价格：金额））
+结论：
+  结果：列表（金额）
+规则 R1 排序结果：
+  依据 政策 "一"
+  则 结果 = [项.价格 对于 项 属于 明细 若 项.价格 > 0元 按 项.价格 排序]
+"""
+
+SHARED_ZERO = HEAD + """
+定义 零元 = 0.00元
+结论：
+  数量：数
+  金额：金额
+规则 R1 甲：
+  依据 政策 "一"
+  则 数量 = 0，金额 = 零元
+"""
+
+
+def test_sorted_comprehension_with_a_filter_that_binds_compiles() -> None:
+    book = load_source(SORTED_FILTER)
+    from decimal import Decimal
+
+    facts = {"明细": ({"价格": Decimal("3.00")}, {"价格": Decimal("0.00")}, {"价格": Decimal("1.00")})}
+    compiled, reference = both(book, facts)
+    assert compiled == reference == {"结果": (Decimal("1.00"), Decimal("3.00"))}
+
+
+def test_equal_constants_of_different_types_are_not_pooled() -> None:
+    compiled, reference = both(load_source(SHARED_ZERO), {})
+    assert repr(compiled) == repr(reference)
+    assert repr(compiled["数量"]) == "Decimal('0')"
