@@ -387,9 +387,12 @@ class Checker:
                 self._expect(condition, T.BOOL, f"规则「{item.key}」的条件")
             assigns = []
             seen = set()
+            condition_deps = self._current_deps
             for a in item.assignments:
                 sym = self.symbols.get(a.name)
+                self._current_deps = set()
                 value = self.lower(a.value, {})
+                self.deps[f"赋值:{item.key}:{a.name}"] = self._current_deps
                 if sym is None:
                     self.error(f"规则「{item.key}」给未声明的结论「{a.name}」赋值", a.span,
                                self.suggest(a.name, [s.name for s in self.symbols.values() if s.kind == "conclusion"])
@@ -402,7 +405,9 @@ class Checker:
                     self.error(f"规则「{item.key}」重复给「{a.name}」赋值", a.span)
                 seen.add(a.name)
                 assigns.append((a.name, value))
-            self.deps[f"规则:{item.key}"] = self._current_deps
+            # a conclusion depends on the rule's condition and on its own assignment only, so one
+            # rule may set 乙 and then 丙 from 乙 without a false cycle
+            self.deps[f"规则:{item.key}"] = condition_deps
             self._current_deps = saved
             if condition is not None and isinstance(condition, ir.Const) and condition.value is not True:
                 self.warning(f"规则「{item.key}」的条件恒不成立，永远不会生效", item.condition.span,
@@ -425,6 +430,10 @@ class Checker:
     def _conclusions(self, rules: dict[str, ir.RuleSpec]) -> dict[str, ir.ConclusionSpec]:
         out: dict[str, ir.ConclusionSpec] = {}
         decls = [d for item in self.module.items if isinstance(item, ast.ConclusionSection) for d in item.decls]
+        by_conclusion: dict[str, list[ir.RuleSpec]] = {}
+        for r in rules.values():  # grouped once: checking stays linear in the number of rules
+            for n in dict(r.assignments):
+                by_conclusion.setdefault(n, []).append(r)
         for d in decls:
             sym = self.symbols.get(d.name)
             if sym is None or sym.node is not d:
@@ -438,7 +447,7 @@ class Checker:
                 self.deps[f"默认:{d.name}"] = self._current_deps
                 self._current_deps = saved
                 self._expect(default, t, f"结论「{d.name}」的默认值")
-            assigning = [r for r in rules.values() if any(n == d.name for n, _ in r.assignments)]
+            assigning = by_conclusion.get(d.name, [])
             keys = {r.key for r in assigning}
             children: dict[str, tuple[str, ...]] = {}
             for r in assigning:
@@ -493,7 +502,7 @@ class Checker:
             reads: set[str] = set(self.deps.get(f"默认:{name}", set()))
             for key in _all_rules(c):
                 r = rules[key]
-                reads |= self.deps.get(f"规则:{key}", set())
+                reads |= self.deps.get(f"规则:{key}", set()) | self.deps.get(f"赋值:{key}:{name}", set())
                 if r.version:
                     reads |= self.deps.get(f"版本:{r.version}", set())
             reads = {d for d in reads if d in self.definitions or d in conclusions} | self._via_functions(reads, conclusions)

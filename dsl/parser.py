@@ -51,15 +51,35 @@ class _TokenFeed(LarkLexer):
         return iter(data)
 
 
+def cache_dir() -> Path | None:
+    """Where compiled artefacts (parser tables, checked programs) are kept between runs."""
+    import os
+
+    if os.environ.get("RULEBOOK_NO_CACHE"):
+        return None
+    configured = os.environ.get("RULEBOOK_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "rulebook"
+
+
 @functools.cache
 def _lark() -> Lark:
-    return Lark(
-        grammar_path().read_text(encoding="utf-8"),
-        parser="lalr",
-        lexer=_TokenFeed,
-        propagate_positions=False,
-        maybe_placeholders=True,
-    )
+    """The LALR parser; its tables are cached on disk (building them is most of a cold start)."""
+    import hashlib
+
+    grammar = grammar_path().read_text(encoding="utf-8")
+    options = dict(parser="lalr", lexer=_TokenFeed, propagate_positions=False, maybe_placeholders=True)
+    folder = cache_dir()
+    if folder is not None:
+        digest = hashlib.sha256(grammar.encode()).hexdigest()[:16]
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return Lark(grammar, cache=str(folder / f"lark-{digest}.pickle"), **options)
+        except Exception:  # noqa: BLE001 - an unwritable or damaged cache must never stop parsing
+            pass
+    return Lark(grammar, **options)
 
 
 def _span(file: str, first: Token, last: Token | None = None) -> Span:
@@ -478,11 +498,29 @@ def _describe(tok: Token) -> str:
     return f"「{tok.value}」"
 
 
+_VALUE_STARTS = {"NAME", "NUMBER", "MONEY", "PERCENT", "DATETIME", "DATE", "DURATION", "STRING", "TRUE",
+                 "FALSE", "NULL", "NOW", "LPAR", "LSQB", "LBRACE", "MINUS", "_NOT", "_COND", "EXISTS", "FORALL"}
+_SHOWN_SYMBOL = {"NE": "「≠」", "STAR": "「×」", "SLASH": "「÷」", "LE": "「≤」", "GE": "「≥」"}
+
+
 def _expected_text(expected: set[str]) -> str:
-    shown = sorted({DISPLAY.get(e, e) for e in expected if not e.startswith("__")})
-    if len(shown) > 8:
-        shown = shown[:8] + ["…"]
+    expected = {e for e in expected if not e.startswith("__")}
+    shown: list[str] = []
+    if {"NAME", "NUMBER", "STRING"} <= expected:
+        shown.append("一个值（名称、数、金额、时间、文本、「(」、「[」……）")
+        expected -= _VALUE_STARTS
+    shown += sorted({_SHOWN_SYMBOL.get(e) or DISPLAY.get(e, e) for e in expected})
+    if len(shown) > 10:
+        shown = shown[:10] + ["…"]
     return "、".join(shown)
+
+
+def _glued_to_name(tok: Token, lexed: LexResult) -> bool:
+    """Whether a keyword was cut out of a run of characters (no space next to a name)."""
+    for other in lexed.tokens:
+        if other.type == "NAME" and (other.end_pos == tok.start_pos or other.start_pos == tok.end_pos):
+            return True
+    return False
 
 
 def _syntax_error(exc: UnexpectedInput, lexed: LexResult, file: str, source: str) -> Diagnostic:
@@ -498,7 +536,7 @@ def _syntax_error(exc: UnexpectedInput, lexed: LexResult, file: str, source: str
         seg = lexed.segments[tok.start_pos]
         reading = " + ".join(f"{'关键字' if k != 'NAME' else '名称'}「{t}」" for k, t in seg.parts)
         hint = f"「{seg.text}」被读作 {reading}；如果它是一个名称，请写作「{seg.text}」"
-    elif tok.type in KEYWORDS and expected & {"NAME"}:
+    elif tok.type in KEYWORDS and "NAME" in expected and ("NUMBER" not in expected or _glued_to_name(tok, lexed)):
         hint = f"「{tok.value}」是关键字；如果它是名称的一部分，请用「」把整个名称括起来"
     elif tok.type == "NAME":
         close = difflib.get_close_matches(str(tok.value), list(SPELLINGS), n=1, cutoff=0.5)
@@ -506,6 +544,40 @@ def _syntax_error(exc: UnexpectedInput, lexed: LexResult, file: str, source: str
             hint = f"是否想写关键字「{close[0]}」？"
     return Diagnostic("错误", f"此处不应出现{_describe(tok)}，应为：{_expected_text(expected)}",
                       _span(file, tok), hint)
+
+
+#: Tokens that start a top-level item: after a syntax error, parsing resumes at the next one.
+_SYNC = {"_RULE", "_DEFINE", "_FUNCTION", "_TABLE", "_TEST", "_INPUTS", "_PARAMS", "_CONCLUSIONS", "_DOC",
+         "_TIER", "_VERSION", "_ROUNDING"}
+_MAX_SYNTAX_ERRORS = 20
+
+
+def _more_syntax_errors(first: UnexpectedInput, lexed: LexResult, file: str, source: str) -> list[Diagnostic]:
+    """Keep reading after a syntax error, item by item, so `check` reports every one of them."""
+    tokens = lexed.tokens
+    index = {t.start_pos: i for i, t in enumerate(tokens)}
+
+    def position(exc: UnexpectedInput) -> int:
+        tok = getattr(exc, "token", None)
+        if tok is None or tok.type == "$END":
+            return len(tokens)
+        return index.get(tok.start_pos, len(tokens))
+
+    found: list[Diagnostic] = []
+    i = position(first)
+    while len(found) < _MAX_SYNTAX_ERRORS:
+        i = next((j for j in range(i + 1, len(tokens)) if tokens[j].type in _SYNC), len(tokens))
+        if i >= len(tokens):
+            break
+        try:
+            ip = _lark().parse_interactive(tokens[i:])  # type: ignore[arg-type]
+            ip.exhaust_lexer()
+            ip.feed_eof()
+            break
+        except UnexpectedInput as exc:
+            found.append(_syntax_error(exc, lexed, file, source))
+            i = position(exc)
+    return found
 
 
 def _check_nesting(lexed: LexResult, file: str, source: str) -> None:
@@ -529,12 +601,19 @@ def parse(source: str, file: str = "<文本>") -> ast.Module:
     counts = _count_given(lexed.tokens)
     try:
         tree = _lark().parse(lexed.tokens)  # type: ignore[arg-type]
-    except UnexpectedToken as exc:
-        raise RulebookSyntaxError([_syntax_error(exc, lexed, file, source)], source) from None
-    except (UnexpectedEOF, UnexpectedCharacters, UnexpectedInput) as exc:
-        raise RulebookSyntaxError([_syntax_error(exc, lexed, file, source)], source) from None
+    except UnexpectedInput as exc:
+        diagnostics = [_syntax_error(exc, lexed, file, source)] + _more_syntax_errors(exc, lexed, file, source)
+        raise RulebookSyntaxError(diagnostics, source) from None
     try:
         return _build(builder, tree, lexed, counts)
+    except RecursionError:
+        from collections import Counter
+
+        busiest = Counter(t.line for t in lexed.tokens).most_common(1)
+        line = busiest[0][0] if busiest else 1
+        raise RulebookSyntaxError([Diagnostic("错误", "表达式嵌套过深（例如成千上万个连续的运算符）",
+                                              Span(file, line, 1, line, 2), "把长表达式拆成几个「定义」")],
+                                  source) from None
     except VisitError as exc:
         inner = exc.orig_exc
         if isinstance(inner, _Duplicate):
@@ -560,7 +639,9 @@ def _build(builder: _Builder, tree, lexed: LexResult, counts: dict[int, int]) ->
     module = b.transform(tree)
     if module is None or not isinstance(module, ast.Module):  # an empty file
         module = ast.Module(builder.file, None, ())
-    for offset, seg in lexed.segments.items():
-        tok = next(t for t in lexed.tokens if t.start_pos == offset)
-        module.segments[(tok.line, tok.column)] = seg
+    if lexed.segments:
+        at = {t.start_pos: t for t in lexed.tokens}
+        for offset, seg in lexed.segments.items():
+            tok = at[offset]
+            module.segments[(tok.line, tok.column)] = seg
     return module

@@ -29,7 +29,8 @@ from dsl.compiler import CompiledEvaluator, compile_program
 from dsl.diagnostics import Diagnostic, RulebookError
 from dsl.parser import parse
 from dsl.values import SHANGHAI, ValueSyntaxError, parse_datetime
-from interpreter.codec import FactsDecoder, decode_value, encode_conclusions
+from interpreter.codec import decode_value
+from interpreter.fast_codec import ConclusionEncoder, FastFactsDecoder
 from interpreter.errors import CaseError, CaseWarning
 from interpreter.trace import Trace
 from interpreter.tree_walker import TreeWalker
@@ -114,7 +115,7 @@ class Decision:
         return self._cache["explanation"]
 
     def encoded(self) -> dict[str, Any]:
-        return encode_conclusions(self.conclusions, self.rulebook.conclusion_types)
+        return self.rulebook.encode(self.conclusions)
 
     def to_json(self, explain: bool = True) -> dict[str, Any]:
         """One entry of the contract's `results` list."""
@@ -128,6 +129,16 @@ class Decision:
         return out
 
 
+class _WalkerEvaluator:
+    """The compiled evaluator's interface over the tree-walker (fallback for huge expressions)."""
+
+    def __init__(self, walker: TreeWalker) -> None:
+        self.walker = walker
+
+    def evaluate(self, facts: dict[str, Any], now: datetime) -> dict[str, Any]:
+        return self.walker.evaluate(facts, now)[0]
+
+
 class Rulebook:
     """A checked, compiled rulebook. Immutable and safe to share between threads."""
 
@@ -138,14 +149,20 @@ class Rulebook:
         self.name = program.name or name or ""
         self.version = program.version or ""
         self._param_overrides = dict(params or {})
-        self.decoder = FactsDecoder(program.inputs)
+        self.decoder = FastFactsDecoder(program.inputs)
         self.conclusion_types = {n: c.type for n, c in program.conclusions.items()}
+        self.encode = ConclusionEncoder(self.conclusion_types)
         self._lock = threading.Lock()
 
     # -- evaluators are built on first use and then shared
     @cached_property
-    def evaluator(self) -> CompiledEvaluator:
-        return compile_program(self.program, self._param_overrides)
+    def evaluator(self) -> CompiledEvaluator | _WalkerEvaluator:
+        try:
+            return compile_program(self.program, self._param_overrides)
+        except (SyntaxError, RecursionError, MemoryError):
+            # Python's own compiler refuses very deep expressions; the reference evaluator
+            # gives the same verdicts, only slower.
+            return _WalkerEvaluator(self.walker)
 
     @cached_property
     def walker(self) -> TreeWalker:

@@ -25,7 +25,6 @@ import orjson
 from dsl.runtime_errors import EvaluationError
 from interpreter.api import Rulebook, _coerce_now
 from interpreter.case_file import parse_case_line
-from interpreter.codec import encode_conclusions
 from interpreter.errors import CaseError
 
 CHUNK = 512
@@ -56,7 +55,7 @@ def _one(book: Rulebook, now: datetime, line_no: int, raw: bytes, file: str) -> 
         facts, warnings = book.decoder.decode(case, file=file)
         values = book.evaluator.evaluate(facts, now)
         out: dict[str, Any] = {"line": line_no,
-                               "conclusions": encode_conclusions(values, book.conclusion_types)}
+                               "conclusions": book.encode(values)}
         if warnings:  # an extension of the contract's line: ignored fields, did-you-mean
             out["warnings"] = [str(w) for w in warnings]
         return orjson.dumps(out) + b"\n", True

@@ -271,6 +271,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def cmd_fmt(args: argparse.Namespace) -> int:
+    from dsl.diagnostics import Diagnostic
     from dsl.formatter import format_module
     from dsl.parser import parse
     from interpreter.compile_cache import read_source
@@ -278,7 +279,10 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     changed = 0
     for path in _rules_files(args.paths):
         source = read_source(path)
-        formatted = format_module(parse(source, str(path)), source)
+        try:
+            formatted = format_module(parse(source, str(path)), source)
+        except RecursionError:
+            raise RulebookError([Diagnostic("错误", f"{path}：表达式嵌套过深，无法格式化", None)]) from None
         if formatted != source:
             changed += 1
             if args.check:

@@ -15,18 +15,9 @@ from functools import cache
 from pathlib import Path
 
 from dsl.diagnostics import Diagnostic, RulebookError
+from dsl.parser import cache_dir
 
 FORMAT = "1"
-
-
-def cache_dir() -> Path | None:
-    if os.environ.get("RULEBOOK_NO_CACHE"):
-        return None
-    configured = os.environ.get("RULEBOOK_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "rulebook"
 
 
 @cache

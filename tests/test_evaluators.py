@@ -112,9 +112,6 @@ SORTED_FILTER = """文献 规范：《规范》
 """
 
 
-@pytest.mark.xfail(strict=True, reason="dsl/compiler.py emits a walrus (t := …) inside the filter of a "
-                   "comprehension that is itself the iterable of the sorting comprehension: Python refuses it "
-                   "(SyntaxError: assignment expression cannot be used in a comprehension iterable expression)")
 def test_sorted_comprehension_with_field_filter_compiles():
     book = load_source(SORTED_FILTER, "sorted.rules")
     facts = {"明细": ({"价格": Decimal("3.00")}, {"价格": Decimal("0.00")}, {"价格": Decimal("1.00")})}
@@ -137,9 +134,6 @@ SHARED_ZERO = """文献 规范：《规范》
 """
 
 
-@pytest.mark.xfail(strict=True, reason="dsl/compiler.py pools constants by ==, so the number 0 and the money "
-                   "0.00元 share one constant: the compiled evaluator gives 数 conclusion x = Decimal('0.00') "
-                   "(a conflict message then says 给出 0.00) where the tree-walker gives Decimal('0')")
 def test_equal_constants_of_different_types_stay_distinct():
     book = load_source(SHARED_ZERO, "zero.rules")
     now = datetime(2022, 1, 1)
