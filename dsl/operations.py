@@ -17,7 +17,15 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from dsl import types as T
-from dsl.values import CENT, Percent, format_date, format_datetime, format_duration_cn, format_money, format_number
+from dsl.values import (
+    CENT,
+    Percent,
+    format_date,
+    format_datetime,
+    format_duration_cn,
+    format_money,
+    format_number,
+)
 
 ROUNDING_MODES = {"四舍五入": ROUND_HALF_UP, "银行家舍入": ROUND_HALF_EVEN, "向下舍入": ROUND_DOWN}
 

@@ -13,10 +13,8 @@ from pathlib import Path
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import (
-    UnexpectedCharacters,
     UnexpectedEOF,
     UnexpectedInput,
-    UnexpectedToken,
     VisitError,
 )
 from lark.lexer import Lexer as LarkLexer

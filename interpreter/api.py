@@ -30,8 +30,8 @@ from dsl.diagnostics import Diagnostic, RulebookError
 from dsl.parser import parse
 from dsl.values import SHANGHAI, ValueSyntaxError, parse_datetime
 from interpreter.codec import decode_value
-from interpreter.fast_codec import ConclusionEncoder, FastFactsDecoder
 from interpreter.errors import CaseError, CaseWarning
+from interpreter.fast_codec import ConclusionEncoder, FastFactsDecoder
 from interpreter.trace import Trace
 from interpreter.tree_walker import TreeWalker
 
