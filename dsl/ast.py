@@ -416,3 +416,6 @@ class Module:
     items: tuple[Item, ...]
     #: (line, column) of a name cut from a longer run → how the run was read (for hints)
     segments: dict = field(factory=dict, eq=False, repr=False)
+    #: `#` comments as (line, text), and each item's (first line, last line): the formatter keeps them
+    comments: tuple = field(default=(), eq=False, repr=False)
+    item_lines: tuple = field(default=(), eq=False, repr=False)

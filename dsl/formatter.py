@@ -9,6 +9,8 @@ parse → fmt → parse the identity.
 
 from __future__ import annotations
 
+from rich.cells import cell_len
+
 from dsl import ast
 from dsl.diagnostics import RulebookSyntaxError
 from dsl.keywords import CANONICAL_WORDS, SPELLINGS
@@ -103,14 +105,16 @@ class Printer:
             case ast.RecordLiteral(entries=entries):
                 return "{" + "，".join(f"{self.name(k)}：{self.expr(v)}" for k, v in entries) + "}"
             case ast.Comprehension(element=el, generators=gens, condition=c, sort_key=s):
-                out = self.expr(el)
-                for g in gens:
-                    out += f" 对于 {self.name(g.var)} 属于 {self.expr(g.collection, 6)}"
+                parts = [self.expr(el)]
+                parts += [f"对于 {self.name(g.var)} 属于 {self.expr(g.collection, 6)}" for g in gens]
                 if c is not None:
-                    out += f" 若 {self.expr(c)}"
+                    parts.append(f"若 {self.expr(c)}")
                 if s is not None:
-                    out += f" 按 {self.expr(s)} 排序"
-                return f"[{out}]"
+                    parts.append(f"按 {self.expr(s)} 排序")
+                one_line = " ".join(parts)
+                if self.quote and cell_len(one_line) > _WIDTH:  # fmt breaks long ones by clause
+                    return "[" + "\n      ".join(parts) + "]"
+                return f"[{one_line}]"
         raise TypeError(f"unknown expression {e!r}")  # pragma: no cover
 
     # types ---------------------------------------------------------------------------
@@ -128,17 +132,75 @@ class Printer:
 
     # module ----------------------------------------------------------------------------
     def module(self, m: ast.Module) -> str:
-        blocks: list[str] = []
+        comments = list(m.comments)
+
+        def take(before: int) -> list[str]:
+            """Comments on lines before `before`, in order (each comment is printed once)."""
+            out = []
+            while comments and comments[0][0] < before:
+                out.append(comments.pop(0)[1])
+            return out
+
+        out = ""
         if m.header:
             h = [f"规则书 {self.name(m.header.name)}"]
             if m.header.description is not None:
                 h.append(f'说明 {quote_text(m.header.description)}')
             if m.header.version is not None:
                 h.append(f'版本号 {quote_text(m.header.version)}')
-            blocks.append("\n".join(h))
-        for item in m.items:
-            blocks.append(self.item(item))
-        return "\n\n".join(blocks) + "\n"
+            out = "\n".join(h)
+        lines = m.item_lines if len(m.item_lines) == len(m.items) else [(None, None)] * len(m.items)
+        previous = None
+        for item, (start, end) in zip(m.items, lines):
+            if start is None:
+                lead, text = [], self.item(item)
+            else:
+                lead = take(start)
+                inner = [c for c in comments if c[0] <= end]
+                del comments[: len(inner)]
+                text = self._with_comments(item, inner, start)
+            block = "\n".join(lead + [text])
+            # runs of one-line declarations of one kind (文献, 定义 …) stay together
+            together = (previous is not None and type(previous) is type(item) and not lead
+                        and isinstance(item, _GROUPED) and "\n" not in text)
+            out += ("\n" if together else "\n\n") + block if out else block
+            previous = item if "\n" not in text else None
+        tail = [c[1] for c in comments]
+        if tail:
+            out += ("\n\n" if out else "") + "\n".join(tail)
+        return out + "\n"
+
+    def _with_comments(self, item, inner: list[tuple[int, str]], start: int) -> str:
+        """Print an item keeping its comments: trailing ones stay on their line; comments in a
+        section stay before their declaration; others follow the item's first line."""
+        if isinstance(item, (ast.InputSection, ast.ConclusionSection, ast.ParamSection)):
+            entries = item.params if isinstance(item, ast.ParamSection) else item.decls
+            header = {ast.InputSection: "输入：", ast.ConclusionSection: "结论：", ast.ParamSection: "参数："}[type(item)]
+            out = [header] + [c for line, c in inner if line == start]
+            pending = [x for x in inner if x[0] != start]
+            for e in entries:
+                line = e.span.line if e.span else 0
+                out += ["  " + c for ln, c in pending if ln < line]
+                pending = [x for x in pending if x[0] >= line]
+                text = self._param(e) if isinstance(e, ast.Param) else self._decl(e)
+                trailing = [c for ln, c in pending if ln == line]
+                pending = [x for x in pending if x[0] != line]
+                out.append(text + ("  " + " ".join(trailing) if trailing else ""))
+            out += ["  " + c for _, c in pending]
+            return "\n".join(out)
+        text = self.item(item)
+        if not inner:
+            return text
+        first, _, rest = text.partition("\n")
+        single = not rest and all(line == start for line, _ in inner)
+        if single:
+            return first + "  " + " ".join(c for _, c in inner)
+        return "\n".join([first] + ["  " + c for _, c in inner] + ([rest] if rest else []))
+
+    def _param(self, p: ast.Param) -> str:
+        t = f"：{self.type(p.type)}" if p.type is not None else ""
+        d = f'，说明 {quote_text(p.description)}' if p.description is not None else ""
+        return f"  {self.name(p.name)}{t} = {self.expr(p.value)}{d}"
 
     def _decl(self, d: ast.Decl) -> str:
         out = f"  {self.name(d.name)}：{self.type(d.type)}"
@@ -164,12 +226,7 @@ class Printer:
             case ast.ConclusionSection(decls=ds):
                 return "\n".join(["结论："] + [self._decl(d) for d in ds])
             case ast.ParamSection(params=ps):
-                lines = ["参数："]
-                for p in ps:
-                    t = f"：{self.type(p.type)}" if p.type is not None else ""
-                    d = f'，说明 {quote_text(p.description)}' if p.description is not None else ""
-                    lines.append(f"  {self.name(p.name)}{t} = {self.expr(p.value)}{d}")
-                return "\n".join(lines)
+                return "\n".join(["参数："] + [self._param(p) for p in ps])
             case ast.Define():
                 t = f"：{self.type(item.type)}" if item.type is not None else ""
                 return f"定义 {self.name(item.name)}{t} = {self.expr(item.value)}"
@@ -200,9 +257,7 @@ class Printer:
                     lines.append(f"  | {cells} | => {self.expr(row.result)}")
                 return "\n".join(lines)
             case ast.Test():
-                given = "，".join(f"{self.name(b.name)} = {self.expr(b.value)}" for b in item.given)
-                expect = "，".join(f"{self.name(b.name)} = {self.expr(b.value)}" for b in item.expect)
-                return f"测试 {self.name(item.name)}：\n  给定 {given}\n  期望 {expect}"
+                return f"测试 {self.name(item.name)}：\n  给定 {self._bindings(item.given)}\n  期望 {self._bindings(item.expect)}"
         raise TypeError(item)  # pragma: no cover
 
     def cell(self, c: ast.Cell) -> str:
@@ -238,11 +293,46 @@ class Printer:
         if r.exceptions_of:
             lines.append("  例外于 " + "，".join(r.exceptions_of))
         if r.condition is not None:
-            lines.append(f"  如果 {self.expr(r.condition)}")
-        assigns = "，\n    ".join(f"{self.name(a.name)} = {self.expr(a.value)}" for a in r.assignments)
+            lines.append(f"  如果 {self._wrapped_condition(r.condition)}")
+        assigns = "，\n    ".join(f"{self.name(a.name)} = {self._wrapped_value(a.value)}" for a in r.assignments)
         lines.append(f"  则 {assigns}")
         return "\n".join(lines)
 
+    def _bindings(self, bindings: tuple[ast.Binding, ...]) -> str:
+        parts = [f"{'现在' if b.name == '现在' else self.name(b.name)} = {self.expr(b.value)}" for b in bindings]
+        one_line = "，".join(parts)
+        return one_line if cell_len(one_line) <= _WIDTH else "，\n    ".join(parts)
+
+    def _wrapped_condition(self, e: ast.Expr) -> str:
+        """A long 且/或 chain, one operand per line (the grammar ignores line breaks)."""
+        text = self.expr(e)
+        if cell_len(text) <= _WIDTH or not isinstance(e, ast.Logical):
+            return text
+        parts: list[tuple[str, ast.Expr]] = []
+
+        def flatten(x: ast.Expr, op: str | None) -> None:
+            if isinstance(x, ast.Logical) and x.op == e.op:
+                flatten(x.left, op)
+                flatten(x.right, x.op)
+            else:
+                parts.append((op or "", x))
+
+        flatten(e, None)
+        prec = 2 if e.op == "或" else 3
+        first = self.expr(parts[0][1], prec)
+        return first + "".join(f"\n    {op} {self.expr(x, prec + 1)}" for op, x in parts[1:])
+
+    def _wrapped_value(self, e: ast.Expr) -> str:
+        """A long 若…则…否则… split over lines."""
+        text = self.expr(e)
+        if cell_len(text) <= _WIDTH or not isinstance(e, ast.Conditional):
+            return text
+        return (f"若 {self.expr(e.condition)}\n      则 {self.expr(e.then)}"
+                f"\n      否则 {self._wrapped_value(e.otherwise) if isinstance(e.otherwise, ast.Conditional) else self.expr(e.otherwise)}")
+
+
+_GROUPED = (ast.DocDecl, ast.Define, ast.TierDecl, ast.VersionDecl, ast.RoundingDecl)
+_WIDTH = 90  # display columns before fmt breaks a condition, a value or a test over lines
 
 _QUOTES = (('"', '"'), ("“", "”"), ("'", "'"), ("‘", "’"))
 

@@ -45,6 +45,7 @@ _NAME_QUOTES = {"「": "」", "『": "』"}
 # Where a name is declared: the name is captured as group 1.
 _NAME_BODY = r"([^\s:,()\[\]{}=|<>\"“”'「」《》#?]+?)"
 _DECLARATION_PATTERNS = [
+    re.compile(r"(?:规则书|規則書)\s+" + _NAME_BODY + r"\s*(?:$|\s)", re.M),
     re.compile(r"(?:^|[\s{(,])" + _NAME_BODY + r"\s*\??\s*:", re.M),
     re.compile(
         r"(?:定义|定義|函数|函數|决策表|決策表|层级|層級|版本|文献|文獻|测试|測試)\s*"
@@ -74,6 +75,8 @@ class LexResult:
     declared: frozenset[str]
     #: start offset of an unknown-name token → the run it was cut from
     segments: dict[int, Segment]
+    #: (line, text) of each `#` comment, for the formatter to keep
+    comments: tuple[tuple[int, str], ...] = ()
 
 
 def fold(text: str) -> str:
@@ -113,6 +116,7 @@ class Lexer:
         self.longest_declared = max((len(n) for n in self.declared), default=0)
         self.tokens: list[Token] = []
         self.segments: dict[int, Segment] = {}
+        self.comments: list[tuple[int, str]] = []
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
 
     # -------------------------------------------------------------- helpers
@@ -150,7 +154,9 @@ class Lexer:
                 i += 1
             elif c == "#":
                 j = text.find("\n", i)
-                i = n if j < 0 else j
+                end = n if j < 0 else j
+                self.comments.append((self.position(i)[0], self.raw[i:end].rstrip()))
+                i = end
             elif c in _STRING_QUOTES:
                 i = self.quoted(i, _STRING_QUOTES[c], "STRING", "文本")
             elif c in _NAME_QUOTES:
@@ -175,7 +181,7 @@ class Lexer:
                         break
                 else:
                     raise self.fail(i, f"无法识别的字符「{c}」", "名称只能由汉字、字母、数字和下划线组成；其他文字请用「」括起来")
-        return LexResult(self.tokens, self.declared, self.segments)
+        return LexResult(self.tokens, self.declared, self.segments, tuple(self.comments))
 
     def _word_continues(self, offset: int) -> bool:
         return offset < len(self.text) and bool(_WORD_CHAR.match(self.text[offset]))

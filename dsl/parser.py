@@ -11,6 +11,7 @@ import difflib
 import functools
 from pathlib import Path
 
+import attrs
 from lark import Lark, Token, Transformer
 from lark.exceptions import (
     UnexpectedEOF,
@@ -637,6 +638,10 @@ def _build(builder: _Builder, tree, lexed: LexResult, counts: dict[int, int]) ->
     module = b.transform(tree)
     if module is None or not isinstance(module, ast.Module):  # an empty file
         module = ast.Module(builder.file, None, ())
+    starts = [i for i, t in enumerate(lexed.tokens) if t.type in _SYNC]
+    spans = tuple((lexed.tokens[a].line, lexed.tokens[b - 1].end_line or lexed.tokens[b - 1].line)
+                  for a, b in zip(starts, starts[1:] + [len(lexed.tokens)]))
+    module = attrs.evolve(module, comments=lexed.comments, item_lines=spans if len(spans) == len(module.items) else ())
     if lexed.segments:
         at = {t.start_pos: t for t in lexed.tokens}
         for offset, seg in lexed.segments.items():

@@ -95,3 +95,47 @@ def test_fmt_check_cli(tmp_path):
     assert "则 乙 = 甲 + 1" in messy.read_text(encoding="utf-8")
     check = subprocess.run([*cli, "fmt", "--check", str(messy)], capture_output=True, text=True, cwd=ROOT)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+COMMENTED = """规则书 注释示例
+# 文件开头的说明
+
+文献 规：《规》  # 行尾注释
+输入：
+  # 输入前的注释
+  甲：数  # 甲的注释
+结论：
+  乙：数
+# 规则前的注释
+规则 R-1 一：
+  依据 规 "1"
+  # 规则内部的注释
+  则 乙 = 甲
+# 文件末尾的注释
+"""
+
+
+def test_fmt_keeps_every_comment_and_is_idempotent():
+    once = format_module(parse(COMMENTED, "c.rules"), COMMENTED)
+    for line in COMMENTED.splitlines():
+        if "#" in line:
+            assert line[line.index("#"):] in once
+    assert "  甲：数  # 甲的注释" in once
+    assert "文献 规：《规》  # 行尾注释" in once
+    twice = format_module(parse(once, "c.rules"), once)
+    assert twice == once
+
+
+def test_fmt_wraps_long_conditions_and_keeps_now_unquoted():
+    src = ("规则书 长\n文献 规：《规》\n输入：\n  甲：数\n  乙：数\n结论：\n  丙：是否\n"
+           "规则 R-1 一：\n  依据 规 \"1\"\n  如果 " + " 且 ".join(f"甲 > {i} 或 乙 < {i}" for i in range(8))
+           + "\n  则 丙 = 是\n测试 一：\n  给定 现在 = 2022-01-01 00:00:00，甲 = 10，乙 = 1\n  期望 丙 = 是\n")
+    out = format_module(parse(src, "长.rules"), src)
+    assert "\n    或 " in out  # 且 binds tighter: the chain breaks at 或
+    assert "给定 现在 = 2022-01-01 00:00:00" in out
+    assert parse(out, "长.rules") == parse(src, "长.rules")
+
+
+def test_header_name_may_contain_keywords():
+    module = parse("规则书 参数示例\n参数：\n  甲 = 1\n", "p.rules")
+    assert module.header.name == "参数示例"
