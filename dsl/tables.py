@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from dsl import ir
@@ -44,7 +44,15 @@ def _between(a: Any, b: Any) -> Any:
         return mid if a < mid < b else None
     if isinstance(a, timedelta):
         return a + (b - a) / 2
-    return (Decimal(a) + Decimal(b)) / 2
+    a, b = Decimal(a), Decimal(b)
+    if _is_money(a) and _is_money(b):  # amounts are whole 分: 1.99 and 2.00 have nothing between
+        mid = ((a + b) / 2).quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
+        return mid if a < mid < b else None
+    return (a + b) / 2
+
+
+def _is_money(v: Decimal) -> bool:
+    return v.as_tuple().exponent == -2
 
 
 def _step(a: Any, sign: int) -> Any:

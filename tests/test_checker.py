@@ -265,3 +265,14 @@ def test_rulebook_check_cli(tmp_path):
 def test_bundled_rulebooks_pass_strict(path):
     src = path.read_text(encoding="utf-8")
     check(parse(src, str(path)), src, strict=True)
+
+
+def test_money_table_gap_counts_whole_cents():
+    from interpreter.api import load_source
+
+    table = ("规则书 t\n文献 规：《规》\n输入：\n  额：金额\n结论：\n  费：金额\n"
+             "决策表 运费（订单额：金额），命中 唯一：\n  | < 100元 | => 10元\n  | 100元 至 {hi} | => 5元\n"
+             "  | ≥ 200元 | => 0元\n规则 R-1 x：\n  依据 规 \"1\"\n  则 费 = 运费（额）\n")
+    assert not load_source(table.format(hi="199.99元"), "t.rules").diagnostics
+    gaps = [d.message for d in load_source(table.format(hi="199.98元"), "t.rules").diagnostics]
+    assert gaps == ["决策表「运费」有空缺：订单额 = 199.99 时没有任何行命中，结果为空"]
