@@ -24,10 +24,11 @@ import orjson
 
 from dsl.runtime_errors import EvaluationError
 from interpreter.api import Rulebook, _coerce_now
-from interpreter.case_file import parse_case_line
+from interpreter.case_file import MAX_DEPTH, parse_case_line
 from interpreter.errors import CaseError
 
-CHUNK = 512
+#: bytes of input per task: about 350 lines of the shipping benchmark (≈ 15 ms of work)
+BLOCK = 256 * 1024
 _BOOK: Rulebook | None = None
 _NOW: datetime | None = None
 
@@ -69,34 +70,77 @@ def _one(book: Rulebook, now: datetime, line_no: int, raw: bytes, file: str) -> 
         message = f"{file} 第 {line_no} 行：内部错误：{type(exc).__name__}：{exc}（请报告此问题）"
     try:
         return orjson.dumps({"line": line_no, "error": message}) + b"\n", False
-    except orjson.JSONEncodeError:  # a lone surrogate, e.g. from a file name that is not UTF-8
+    except orjson.JSONDecodeError:  # a lone surrogate, e.g. from a file name that is not UTF-8
         clean = message.encode("utf-8", "backslashreplace").decode("utf-8")
         return orjson.dumps({"line": line_no, "error": clean}) + b"\n", False
 
 
-def _chunk(chunk: list[tuple[int, bytes]], file: str) -> tuple[bytes, int, int]:
+def _block(data: bytes, first_line: int, file: str) -> tuple[bytes, int, int]:
+    """Every line of a block of whole input lines (as read, `\\n`-separated), in order.
+
+    The everyday line — an object starting with `{`, shallow, decoded by the fast decoder
+    without warnings — takes a short path; anything else goes through `_one`, which gives
+    the same result with every check and the proper error message.
+    """
     assert _BOOK is not None and _NOW is not None
+    book, now = _BOOK, _NOW
+    fast = book.decoder.decode_fast
+    evaluate = book.evaluator.evaluate
+    encode = book.encode
+    loads, dumps = orjson.loads, orjson.dumps
     parts = []
     good = bad = 0
-    for line_no, raw in chunk:
-        data, ok = _one(_BOOK, _NOW, line_no, raw, file)
-        parts.append(data)
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()  # the block ends with a newline
+    for line_no, raw in enumerate(lines, start=first_line):
+        if raw[-1:] == b"\r":
+            raw = raw.rstrip(b"\r")
+        facts = None
+        if raw[:1] == b"{" and raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+            try:
+                case = loads(raw)
+            except orjson.JSONDecodeError:
+                case = None
+            if type(case) is dict:
+                facts = fast(case)
+        if facts is not None:
+            try:
+                parts.append(dumps({"line": line_no, "conclusions": encode(evaluate(facts, now))}))
+                good += 1
+                continue
+            except Exception:  # noqa: BLE001, S112 - `_one` reports it properly
+                pass
+        out, ok = _one(book, now, line_no, raw, file)
+        parts.append(out[:-1])
         good += ok
         bad += not ok
-    return b"".join(parts), good, bad
+    parts.append(b"")
+    return b"\n".join(parts), good, bad
 
 
-def _read_chunks(stream: IO[bytes], skip: int) -> Iterator[list[tuple[int, bytes]]]:
-    chunk: list[tuple[int, bytes]] = []
-    for line_no, raw in enumerate(stream, start=1):
-        if line_no <= skip:
+def _read_blocks(stream: IO[bytes], skip: int) -> Iterator[tuple[bytes, int, int]]:
+    """(block of whole lines, number of its first line, lines in it), after `skip` lines."""
+    line_no = 1
+    while line_no <= skip:
+        if not stream.readline():
+            return
+        line_no += 1
+    rest = b""
+    while True:
+        data = stream.read(BLOCK)
+        if not data:
+            break
+        cut = data.rfind(b"\n") + 1
+        if not cut:
+            rest += data
             continue
-        chunk.append((line_no, raw.rstrip(b"\r\n")))
-        if len(chunk) >= CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+        block, rest = rest + data[:cut], data[cut:]
+        count = block.count(b"\n")
+        yield block, line_no, count
+        line_no += count
+    if rest:
+        yield rest, line_no, 1
 
 
 def _complete_lines(partial: Path) -> int:
@@ -145,25 +189,26 @@ def run_batch(book: Rulebook, input_path: str, output: str | None, now: str | No
     try:
         if workers == 1:
             _init_main(book, when)
-            for chunk in _read_chunks(stream, skip):
+            for block, first, count in _read_blocks(stream, skip):
                 if stop:
                     raise Interrupted
-                data, g, b = _chunk(chunk, file)
+                data, g, b = _block(block, first, file)
                 sink.write(data)
-                done, good, bad = done + len(chunk), good + g, bad + b
+                done, good, bad = done + count, good + g, bad + b
                 progress(done)
         else:
             with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(book, when)) as pool:
                 pending: deque[tuple[Future, int]] = deque()
-                chunks = _read_chunks(stream, skip)
+                blocks = _read_blocks(stream, skip)
                 exhausted = False
                 while True:
-                    while not exhausted and not stop and len(pending) < workers * 4:
-                        chunk = next(chunks, None)
-                        if chunk is None:
+                    while not exhausted and not stop and len(pending) < workers * 3:
+                        item = next(blocks, None)
+                        if item is None:
                             exhausted = True
                             break
-                        pending.append((pool.submit(_chunk, chunk, file), len(chunk)))
+                        block, first, count = item
+                        pending.append((pool.submit(_block, block, first, file), count))
                     if not pending:
                         break
                     future, size = pending.popleft()
