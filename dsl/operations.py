@@ -248,8 +248,19 @@ def exact_product(key: str, a: Any, b: Any) -> Decimal | None:
     return None
 
 
+#: display() of naive datetimes (strftime is the costliest part of an explanation)
+_DATETIME_TEXT: dict[datetime, str] = {}
+
+
 def display(value: Any) -> str:
     """A value as an operator reads it in an explanation."""
+    if type(value) is datetime and value.tzinfo is None:
+        text = _DATETIME_TEXT.get(value)
+        if text is None:
+            if len(_DATETIME_TEXT) >= 4096:
+                _DATETIME_TEXT.clear()
+            text = _DATETIME_TEXT[value] = format_datetime(value)
+        return text
     if value is None:
         return "空"
     if value is True:

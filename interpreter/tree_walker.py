@@ -60,7 +60,7 @@ class _Run:
         note = self.note
         self.note = None
         self.stack = parent
-        kind, symbol = _kind(node)
+        kind, symbol = self.w.kinds.get(id(node)) or self.w.kind_of(node)
         parent.append(Step(node.text, value, node.type, kind, symbol, children, note))
         return value
 
@@ -385,6 +385,12 @@ class TreeWalker:
         self.ops = make_ops(program.rounding)
         self.input_specs = {i.name: i for i in program.inputs}
         self._builtins: dict[tuple[str, Any], Any] = {}
+        #: a traced step's kind and symbol, per IR node (the program keeps its nodes alive)
+        self.kinds: dict[int, tuple[str, str | None]] = {}
+
+    def kind_of(self, node: ir.Node) -> tuple[str, str | None]:
+        found = self.kinds[id(node)] = _kind(node)
+        return found
 
     def builtin(self, node: ir.Builtin) -> Any:
         key = (node.name, node.type)
