@@ -65,7 +65,27 @@ def _as_dt(v: Any) -> Any:
     return datetime(v.year, v.month, v.day) if type(v) is date else v
 
 
+def extreme_of_list(pick: Callable[..., Any]) -> Callable[[Any], Any]:
+    """最早/最晚/最小/最大 of one list argument (a comprehension's list, or None): the
+    same result as `_extreme(pick)` called with that one argument, without `*args`."""
+
+    def impl(values: Any) -> Any:
+        if values is None:
+            return None
+        present = [v for v in values if v is not None]
+        if not present:
+            return None
+        try:
+            return pick(present)
+        except TypeError:  # dates mixed with times: a date counts as its midnight
+            return pick(present, key=_as_dt)
+
+    return impl
+
+
 def _extreme(pick: Callable[..., Any]) -> Callable[[T.AnyType, str], Impl]:
+    of_list = extreme_of_list(pick)
+
     def factory(result: T.AnyType, rounding: str) -> Impl:
         def impl(*args: Any) -> Any:
             values = args[0] if len(args) == 1 else args
@@ -73,17 +93,16 @@ def _extreme(pick: Callable[..., Any]) -> Callable[[T.AnyType, str], Impl]:
                 return None
             if not isinstance(values, (list, tuple)):
                 return values
-            present = [v for v in values if v is not None]
-            if not present:
-                return None
-            try:
-                return pick(present)
-            except TypeError:  # dates mixed with times: a date counts as its midnight
-                return pick(present, key=_as_dt)
+            return of_list(values)
 
         return impl
 
     return factory
+
+
+#: the list-only implementations, by built-in name (see `extreme_of_list`)
+LIST_EXTREMES = {"最早": extreme_of_list(min), "最晚": extreme_of_list(max),
+                 "最小": extreme_of_list(min), "最大": extreme_of_list(max)}
 
 
 def _zero(t: T.AnyType) -> Any:

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 from dsl import ir
-from dsl.builtins import BUILTINS
+from dsl.builtins import BUILTINS, LIST_EXTREMES
 from dsl.operations import cell_matches, make_ops, version_active
 from dsl.runtime_errors import EvaluationError, RuleConflict
 from dsl.types import BOOL as _BOOL
@@ -233,6 +233,10 @@ class _Gen:
                 first, name = self.bind(tg, env, pure)
                 return f"(None if {first} is None else {name}.get({key}))"
             case ir.Builtin(name=n, args=args, type=t):
+                if n in LIST_EXTREMES and len(args) == 1 and isinstance(args[0], ir.Comp) \
+                        and args[0].sort_key is None:
+                    fn = self.global_fn("b", LIST_EXTREMES[n])
+                    return f"{fn}({self._comprehension(args[0], env, pure, frozen=False)})"
                 impl = BUILTINS[n][1](t, self.program.rounding)
                 fn = self.global_fn("b", _guarded(impl, node.text) if n in _MAY_RAISE else impl)
                 if n in _READS_LIST and len(args) == 1 and isinstance(args[0], ir.Comp):

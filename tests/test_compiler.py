@@ -152,3 +152,17 @@ def test_equal_constants_of_different_types_are_not_pooled() -> None:
     compiled, reference = both(load_source(SHARED_ZERO), {})
     assert repr(compiled) == repr(reference)
     assert repr(compiled["数量"]) == "Decimal('0')"
+
+
+def test_list_extremes_agree_with_the_general_builtins() -> None:
+    from datetime import date, datetime
+
+    from dsl.builtins import BUILTINS, LIST_EXTREMES
+    from dsl.types import DATETIME
+
+    samples = [None, [], [None], [datetime(2022, 1, 2), None, datetime(2022, 1, 1)],
+               [date(2022, 1, 1), datetime(2021, 12, 31, 23)], [3, 1, 2], (5, None, 4)]
+    for name, fast in LIST_EXTREMES.items():
+        general = BUILTINS[name][1](DATETIME, "四舍五入")
+        for values in samples:
+            assert fast(None if values is None else list(values)) == general(values)
