@@ -114,10 +114,36 @@ def bench_decisions(n: int, n_explain: int, repeats: int) -> dict[str, Any]:
 
     explained()  # build the tree-walker once
     t_explain = best_of(explained, max(1, repeats // 2)) / len(subset)
+    explain_stages = _explain_stages(book, subset, max(1, repeats // 2))
     per = {k: v / n for k, v in stages.items()}
     return {"n": n, "disagree": disagree, "declined": declined,
             "baseline_us": t_base / n * 1e6, "ours_us": t_ours / n * 1e6, "api_us": t_api / n * 1e6,
-            "stages_us": {k: v * 1e6 for k, v in per.items()}, "explain_us": t_explain * 1e6}
+            "stages_us": {k: v * 1e6 for k, v in per.items()}, "explain_us": t_explain * 1e6,
+            "explain_stages_us": explain_stages}
+
+
+def _explain_stages(book: Any, cases: list[dict[str, Any]], repeats: int) -> dict[str, float]:
+    """Where (b)'s time goes, per case: the traced tree walk, build_explanation, to_json."""
+    from interpreter.explanation import build_explanation
+
+    facts = [book.decoder.decode(c)[0] for c in cases]
+    walker, program = book.walker, book.program
+    best = {"trace": float("inf"), "build": float("inf"), "to_json": float("inf")}
+    for _ in range(repeats):
+        spent = dict.fromkeys(best, 0.0)
+        for f in facts:
+            t0 = time.process_time()
+            trace = walker.evaluate(dict(f), NOW, trace=True)[1]
+            t1 = time.process_time()
+            explanation = build_explanation(program, trace)
+            t2 = time.process_time()
+            explanation.to_json()
+            t3 = time.process_time()
+            spent["trace"] += t1 - t0
+            spent["build"] += t2 - t1
+            spent["to_json"] += t3 - t2
+        best = {k: min(best[k], spent[k]) for k in best}
+    return {k: v / len(facts) * 1e6 for k, v in best.items()}
 
 
 # ---------------------------------------------------------------- (c) compile
@@ -351,6 +377,10 @@ def report(results: dict[str, Any]) -> str:
         b_ratio = a["explain_us"] / a["ours_us"]
         rows.append(("(b) 带完整解释", f"{1e6 / a['explain_us']:,.0f} 次/秒 ({a['explain_us']:.0f} µs)",
                      f"(a) {a['ours_us']:.1f} µs", f"{b_ratio:.1f}×", TARGETS["b"], _ok(b_ratio <= 3)))
+        x = a.get("explain_stages_us")
+        if x:
+            rows.append(("    分段：带追踪求值/建解释/to_json",
+                         f"{x['trace']:.0f} / {x['build']:.0f} / {x['to_json']:.0f} µs", "", "", "", ""))
     c = results.get("c")
     if c:
         for name, cold in c["bundled"]["cold"]["books"].items():
@@ -383,6 +413,10 @@ def report(results: dict[str, Any]) -> str:
         if "ours1" in big:
             one = n / big["ours1"]["wall"]
             rows.append(("    batch 1 进程", f"{one:,.0f} 行/秒", "", f"{one / base:.2f}×", "", ""))
+            rows.append(("    每行 CPU（含启动）", f"1 进程 {big['ours1']['cpu'] / n * 1e6:.1f} µs · "
+                         f"2 进程 {big['ours2']['cpu'] / n * 1e6:.1f} µs",
+                         f"手写 {big['baseline']['cpu'] / n * 1e6:.1f} µs",
+                         f"{big['ours1']['cpu'] / big['baseline']['cpu']:.2f}×", "", ""))
         mems = [f"{d[s]['ours2']['rss_mb']:.0f} MB @ {s:,}" for s in sizes]
         peak_ratio = big["ours2"]["rss_mb"] / d[sizes[0]]["ours2"]["rss_mb"]
         rows.append(("(d) 峰值内存（最大进程）", " · ".join(mems),
