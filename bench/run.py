@@ -63,6 +63,18 @@ def best_of(fn: Any, repeats: int) -> float:
     return best
 
 
+def best_of_alternating(fns: list[Any], repeats: int) -> list[float]:
+    """best_of for several functions, their runs interleaved: a machine that slows down or
+    speeds up half-way (other users, CPU frequency) then affects every side alike."""
+    best = [float("inf")] * len(fns)
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            start = time.process_time()
+            fn()
+            best[i] = min(best[i], time.process_time() - start)
+    return best
+
+
 # ---------------------------------------------------------------- (a) and (b)
 def bench_decisions(n: int, n_explain: int, repeats: int) -> dict[str, Any]:
     from bench.baseline_shipping import decide
@@ -90,9 +102,7 @@ def bench_decisions(n: int, n_explain: int, repeats: int) -> dict[str, Any]:
     disagree = sum(a != b for a, b in zip(expected, got))
     declined = sum(decoder.decode_fast(c) is None for c in cases)
 
-    t_base = best_of(baseline, repeats)
-    t_ours = best_of(ours, repeats)
-    t_api = best_of(api, repeats)
+    t_base, t_ours, t_api = best_of_alternating([baseline, ours, api], repeats)
     facts = [decoder.decode(c)[0] for c in cases]
     values = [evaluate(f, NOW) for f in facts]
     stages = {
