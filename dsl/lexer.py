@@ -56,6 +56,12 @@ _DECLARATION_PATTERNS = [
     re.compile(r"(?:对于|對於|存在|所有|每个|每個)\s*" + _NAME_BODY + r"\s*(?:属于|屬於)"),
     re.compile(r"(?:^|\s)" + _NAME_BODY + r"\s*(?:=|为|為)(?!=)", re.M),
 ]
+#: keyword terminal → how many names after it are read whole (规则 key title; 测试 name)
+_TITLED = {"_RULE": 2, "_TEST": 1}
+_OPENERS = set("\"“'‘「『《")
+_TITLE = re.compile(r"(?:规则|規則)\s+(?:[A-Z][A-Z0-9]*(?:-[0-9A-Za-z]+)+[′']*\s+)?([^\s:#]+)\s*:"
+                    r"|(?:测试|測試)\s+([^\s:#]+)\s*:")
+_REFERENCED = re.compile(r"(?:例外于|例外於)\s*([^\s:#]+)")
 _TIER_LEVELS = re.compile(r"(?:层级|層級)[^:\n]*:([^\n]*)")
 _TIER_SPLIT = re.compile(r"\s*(?:高于|高於|>)\s*")
 
@@ -88,8 +94,16 @@ def declared_names(folded: str) -> frozenset[str]:
     from dsl.builtins import BUILTINS
 
     names: set[str] = set(TYPE_WORDS) | set(BUILTINS)
+    referenced = {m.group(1).strip() for m in _REFERENCED.finditer(folded)}
+    titles = set()  # (start, end) of rule and test titles: not names others may refer to
+    for m in _TITLE.finditer(folded):
+        group = 1 if m.group(1) else 2
+        if m.group(group) not in referenced:
+            titles.add((m.start(group), m.end(group)))
     for pattern in _DECLARATION_PATTERNS:
         for m in pattern.finditer(folded):
+            if (m.start(1), m.end(1)) in titles:
+                continue
             name = m.group(1).strip()
             if name and not name[0].isdigit() and name not in SPELLINGS:
                 names.add(name)
@@ -117,6 +131,8 @@ class Lexer:
         self.tokens: list[Token] = []
         self.segments: dict[int, Segment] = {}
         self.comments: list[tuple[int, str]] = []
+        self.raw_names = 0
+        self.last_end = 0
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
 
     # -------------------------------------------------------------- helpers
@@ -131,6 +147,14 @@ class Lexer:
         return lo + 1, offset - self.line_starts[lo] + 1
 
     def emit(self, kind: str, value: str, start: int, end: int) -> None:
+        # after 规则 / 测试 the key and title on the same line are read whole (see _TITLED)
+        if kind in _TITLED:
+            self.raw_names = _TITLED[kind]
+        elif self.raw_names and kind in ("RULE_ID", "NAME"):
+            self.raw_names -= 1
+        else:
+            self.raw_names = 0
+        self.last_end = end
         line, col = self.position(start)
         end_line, end_col = self.position(end)
         self.tokens.append(
@@ -171,6 +195,8 @@ class Lexer:
             elif (m := _RULE_ID.match(text, i)) and not self._word_continues(m.end()):
                 self.emit("RULE_ID", m.group(), i, m.end())
                 i = m.end()
+            elif self.raw_names and "\n" not in text[self.last_end:i] and not _RULE_ID.match(text, i):
+                i = self.raw_name(i)
             elif _WORD_CHAR.match(c):
                 i = self.word_run(i)
             else:
@@ -182,6 +208,18 @@ class Lexer:
                 else:
                     raise self.fail(i, f"无法识别的字符「{c}」", "名称只能由汉字、字母、数字和下划线组成；其他文字请用「」括起来")
         return LexResult(self.tokens, self.declared, self.segments, tuple(self.comments))
+
+    def raw_name(self, start: int) -> int:
+        """A rule's or test's title: everything up to the colon or a space, never segmented
+        (a title is never referred to, so it must neither split nor shadow other names)."""
+        end = start
+        while end < len(self.text) and self.text[end] not in " \t\r\n:#" and self.text[end] not in _OPENERS:
+            end += 1
+        if end == start:
+            self.raw_names = 0
+            return start
+        self.emit("NAME", self.raw[start:end], start, end)
+        return end
 
     def _word_continues(self, offset: int) -> bool:
         return offset < len(self.text) and bool(_WORD_CHAR.match(self.text[offset]))

@@ -63,8 +63,10 @@ def test_declaration_positions_are_collected():
                 "规则 R-1 春节规则：\n  则 x = [单 对于 单 属于 列]\n")
     names = declared_names(text)
     for n in ("付款时间", "报名春节不打烊", "是否延迟发货", "合计金额", "在区域", "省份", "等级", "高", "中", "低",
-              "春节规则", "单"):
+              "单"):
         assert n in names, n
+    # a rule's title is read whole by the lexer but is no name: it must not cut or shadow others
+    assert "春节规则" not in names
     # declaration positions never turn a keyword into a name; only the built-in 排序 is spelled like one
     assert names & set(SPELLINGS) <= {"排序"}
 
@@ -167,3 +169,15 @@ def test_superscript_digits_do_not_start_a_literal():
     # '²'.isdigit() is true but no literal pattern matches it: it used to crash the lexer
     assert kinds("x² ²") == [("NAME", "x²"), ("NAME", "²")]
     assert kinds("１２")[0][0] == "NUMBER"  # full-width decimal digits still read as a number
+
+
+def test_rule_and_test_titles_are_read_whole_and_shadow_nothing():
+    text = "规则 R-1 截止：\n  则 x = 截止时问\n测试 春节不打烊截止：\n  给定 现在 = 2022-01-01 00:00:00\n  期望 x = 1\n"
+    toks = [(t.type, str(t)) for t in tokenize(text).tokens]
+    assert ("NAME", "截止") in toks and ("NAME", "截止时问") in toks
+    assert ("NAME", "春节不打烊截止") in toks
+
+
+def test_a_rule_without_title_does_not_swallow_the_next_line():
+    toks = [(t.type, str(t)) for t in tokenize("规则 R-1\n  依据 规 \"1\"\n").tokens]
+    assert toks[:3] == [("_RULE", "规则"), ("RULE_ID", "R-1"), ("_CITE", "依据")]
