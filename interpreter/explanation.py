@@ -82,7 +82,9 @@ def named_inputs(step: Step | None, out: dict[str, Any] | None = None) -> dict[s
     if step is None:
         return out
     if step.kind in ("input", "param", "define", "conclusion", "now") and step.text not in out:
-        out[step.text] = step.value
+        # a parameter's duration as the author wrote it (48小时, not 2天)
+        literal = step.kind == "param" and step.note and isinstance(step.value, timedelta)
+        out[step.text] = _Literal(step.note) if literal else step.value
     for c in step.children:
         named_inputs(c, out)
     return out
@@ -298,8 +300,14 @@ def _counterfactuals(ct: ConclusionTrace, decided: RuleOutcome | None, value_ste
     return seen[:_MAX_COUNTERFACTUALS]
 
 
+class _Literal(str):
+    """Text to show as it is (a parameter's literal)."""
+
+
 def _brief(value: Any, limit: int = 60) -> str:
     """A value short enough for a line: long lists and records are summarised, not cut."""
+    if isinstance(value, _Literal):
+        return str(value)
     text = display(value)
     if len(text) <= limit:
         return text
