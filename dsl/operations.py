@@ -95,6 +95,9 @@ def compare_signature(left: T.AnyType, right: T.AnyType, ordered: bool) -> str |
         return None if ordered else "plain"
     if isinstance(left, T.TierType) and left == right:
         return "tier"
+    if isinstance(left, T.ListType) and isinstance(right, T.ListType) and not ordered:
+        # lists compare element by element (L = [] tests emptiness); values are tuples
+        return "list" if T.unify(left.element, right.element) is not None else None
     if left != right:
         return None
     if ordered and left not in ORDERED:
@@ -185,6 +188,8 @@ def make_ops(rounding: str = "四舍五入") -> dict[str, Callable[..., Any]]:
         ops[f"cmp{sym}:plain"] = strict(fn)
         ops[f"cmp{sym}:dt_date"] = strict(lambda a, b, fn=fn: fn(_as_dt(a), _as_dt(b)))
         ops[f"cmp{sym}:tier"] = strict(lambda a, b, fn=fn: fn(-a.rank, -b.rank))
+    ops["cmp=:list"] = strict(lambda a, b: tuple(a) == tuple(b))
+    ops["cmp≠:list"] = strict(lambda a, b: tuple(a) != tuple(b))
 
     def between(v: Any, lo: Any, hi: Any) -> Any:
         if v is None or lo is None or hi is None:

@@ -140,3 +140,12 @@ def test_equal_constants_of_different_types_stay_distinct():
     compiled = book.evaluator.evaluate({}, now)
     reference = book.walker.evaluate({}, now)[0]
     assert {k: repr(v) for k, v in compiled.items()} == {k: repr(v) for k, v in reference.items()}
+
+
+def test_lists_compare_for_equality_with_empty_list():
+    src = ("规则书 l\n文献 规：《规》\n输入：\n  甲：列表（文本）\n结论：\n  空列表：是否\n"
+           "规则 R-1 x：\n  依据 规 \"1\"\n  则 空列表 = 甲 = []\n")
+    book = load_source(src, "l.rules")
+    for value, expected in (([], True), (["a"], False)):
+        assert book.evaluate({"甲": value}).conclusions["空列表"] is expected
+        assert book.evaluate_reference({"甲": value})["空列表"] is expected
