@@ -47,6 +47,13 @@ class Printer:
             return n
         return f"『{n}』" if "」" in n else f"「{n}」"
 
+    def title(self, n: str) -> str:
+        """A rule's key/title or a test's name: the lexer reads it whole up to a space or colon."""
+        if not self.quote or (n and not any(c in _TITLE_STOPS for c in n) and not _is_rule_id(n)
+                              and n[0] not in "\"“'‘「『《"):
+            return n
+        return self.name(n) if self.name(n) != n else f"「{n}」"
+
     def expr(self, e: ast.Expr, min_prec: int = 0) -> str:
         text = self._expr(e)
         return f"（{text}）" if _prec(e) < min_prec else text
@@ -257,7 +264,7 @@ class Printer:
                     lines.append(f"  | {cells} | => {self.expr(row.result)}")
                 return "\n".join(lines)
             case ast.Test():
-                return f"测试 {self.name(item.name)}：\n  给定 {self._bindings(item.given)}\n  期望 {self._bindings(item.expect)}"
+                return f"测试 {self.title(item.name)}：\n  给定 {self._bindings(item.given)}\n  期望 {self._bindings(item.expect)}"
         raise TypeError(item)  # pragma: no cover
 
     def cell(self, c: ast.Cell) -> str:
@@ -275,8 +282,8 @@ class Printer:
         return self.expr(c.values[0], 6)
 
     def rule(self, r: ast.Rule) -> str:
-        title = f" {self.name(r.title)}" if r.title else ""
-        key = r.key if _is_rule_id(r.key) else self.name(r.key)
+        title = f" {self.title(r.title)}" if r.title else ""
+        key = r.key if _is_rule_id(r.key) else self.title(r.key)
         lines = [f"规则 {key}{title}："]
         for c in r.citations:
             doc = self.name(c.document) if not c.document.startswith("《") else c.document
@@ -331,6 +338,7 @@ class Printer:
                 f"\n      否则 {self._wrapped_value(e.otherwise) if isinstance(e.otherwise, ast.Conditional) else self.expr(e.otherwise)}")
 
 
+_TITLE_STOPS = set(" \t\r\n:：#")
 _GROUPED = (ast.DocDecl, ast.Define, ast.TierDecl, ast.VersionDecl, ast.RoundingDecl)
 _WIDTH = 90  # display columns before fmt breaks a condition, a value or a test over lines
 

@@ -187,6 +187,8 @@ class Lexer:
                 i = self.quoted(i, _NAME_QUOTES[c], "NAME", "名称")
             elif c == "《":
                 i = self.quoted(i, "》", "DOC_TITLE", "文献标题")
+            elif self.raw_names and "\n" not in text[self.last_end:i] and not _RULE_ID.match(text, i):
+                i = self.raw_name(i)
             elif c in "¥￥" and (m := _YUAN_PREFIX.match(text, i)):
                 self.emit("MONEY", m.group(), i, m.end())
                 i = m.end()
@@ -195,8 +197,6 @@ class Lexer:
             elif (m := _RULE_ID.match(text, i)) and not self._word_continues(m.end()):
                 self.emit("RULE_ID", m.group(), i, m.end())
                 i = m.end()
-            elif self.raw_names and "\n" not in text[self.last_end:i] and not _RULE_ID.match(text, i):
-                i = self.raw_name(i)
             elif _WORD_CHAR.match(c):
                 i = self.word_run(i)
             else:
