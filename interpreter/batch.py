@@ -16,6 +16,7 @@ import sys
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from pathlib import Path
@@ -206,7 +207,9 @@ def run_batch(book: Rulebook, input_path: str, output: str | None, now: str | No
                 done, good, bad = done + count, good + g, bad + b
                 progress(done)
         else:
-            with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(book, when)) as pool:
+            pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(book, when))
+            clean = False
+            try:
                 pending: deque[tuple[Future, int]] = deque()
                 blocks = _read_blocks(stream, skip)
                 exhausted = False
@@ -221,7 +224,7 @@ def run_batch(book: Rulebook, input_path: str, output: str | None, now: str | No
                     if not pending:
                         break
                     future, size = pending.popleft()
-                    data, g, b = future.result()
+                    data, g, b = _result(future, pool)
                     sink.write(data)
                     done, good, bad = done + size, good + g, bad + b
                     progress(done)
@@ -229,6 +232,12 @@ def run_batch(book: Rulebook, input_path: str, output: str | None, now: str | No
                         for f, _ in pending:
                             f.cancel()
                         raise Interrupted
+                clean = True
+            finally:
+                if clean:
+                    pool.shutdown(wait=True)
+                else:
+                    _stop_pool(pool)
     except Interrupted:
         sink.flush()
         _err(f"已中断（{stop[0]}）：完成 {skip + done} 行"
@@ -251,6 +260,29 @@ def run_batch(book: Rulebook, input_path: str, output: str | None, now: str | No
         os.replace(partial, output)
     _err(f"完成：{skip + done} 行，正确 {good} 行，错误 {bad} 行" + (f"（本次续跑 {done} 行）" if skip else ""))
     return 0
+
+
+def _result(future: Future, pool: ProcessPoolExecutor) -> Any:
+    """A block's result, noticing a dead worker ourselves: a worker killed while holding the
+    result queue's lock can leave the pool waiting forever instead of reporting it broken."""
+    while True:
+        try:
+            return future.result(timeout=0.5)
+        except FutureTimeout:
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            if any(p.exitcode is not None for p in processes):
+                raise BrokenProcessPool("a worker process died") from None
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop at once after an interruption or a dead worker: never wait on stuck workers."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        if p.is_alive():
+            p.kill()
+    for p in processes:
+        p.join(timeout=5)
 
 
 def _init_main(book: Rulebook, now: datetime) -> None:

@@ -8,6 +8,7 @@ or SIGTERM to it, or SIGKILL to one of its workers, once it has written some out
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -190,7 +191,10 @@ def check_interrupted(process: subprocess.Popen, output: Path, code: int, report
         _, err = process.communicate(timeout=120)
     except subprocess.TimeoutExpired:
         process.kill()
-        process.communicate()
+        for pid in workers_of(process.pid):  # orphaned workers would keep the pipes open
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.communicate(timeout=10)
         pytest.fail("the interrupted batch did not stop")
     stderr = err.decode()
     assert process.returncode == code, stderr
