@@ -190,9 +190,11 @@ def check_interrupted(process: subprocess.Popen, output: Path, code: int, report
     try:
         _, err = process.communicate(timeout=120)
     except subprocess.TimeoutExpired:
+        orphans = workers_of(process.pid)  # they would keep the pipes open after the parent dies
         process.kill()
-        for pid in workers_of(process.pid):  # orphaned workers would keep the pipes open
-            os.kill(pid, signal.SIGKILL)
+        for pid in orphans:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.communicate(timeout=10)
         pytest.fail("the interrupted batch did not stop")
