@@ -274,8 +274,15 @@ def _result(future: Future, pool: ProcessPoolExecutor) -> Any:
                 raise BrokenProcessPool("a worker process died") from None
 
 
+#: Set when a pool was stopped by force: its manager thread may never finish, and the
+#: interpreter would wait for it at exit; the command line then exits without waiting.
+abandoned_pool = False
+
+
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
     """Stop at once after an interruption or a dead worker: never wait on stuck workers."""
+    global abandoned_pool
+    abandoned_pool = True
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for p in processes:

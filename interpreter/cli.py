@@ -347,5 +347,17 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def entry() -> None:
+    """The console script: exit with main()'s code, without waiting for an abandoned pool."""
+    code = main()
+    from interpreter import batch
+
+    if batch.abandoned_pool:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()
