@@ -146,22 +146,12 @@ class _Gen:
                 return f"({self.ex(a, env)} is not None)"
             case ir.Op(key="absent", args=(a,)):
                 return f"({self.ex(a, env)} is None)"
-            case ir.Op(key=key, args=(a, b)) if self._inline(key, a, b):
+            case ir.Op(key=key, args=(a, b)) if self._inline(key, a, b) and key not in _INLINE_BINARY:
                 fa, na = self.bind(a, env, False)
                 fb, nb = self.bind(b, env, False)
+                # only constants skip the check, and constants are never bound with :=
                 checks = [f"{f} is not None" for f, n in ((fa, a), (fb, b)) if not self.never_none(n)]
-                if key in _INLINE_BINARY:
-                    return f"(({self.ex(node, env)}) is True)"
-                if key == "member":
-                    test = f"{na} in {nb}"
-                elif key == "not_member":
-                    test = f"{na} not in {nb}"
-                else:
-                    test = f"{na} {_INLINE_COMPARE[key[3:-6]]} {nb}"
-                if not checks:
-                    # operands that are bound with := must still be evaluated first
-                    return f"({test})" if fa == na and fb == nb else f"(({self.ex(node, env)}) is True)"
-                return "(" + " and ".join(checks + [test]) + ")"
+                return "(" + " and ".join(checks + [_operator_text(key, na, nb)]) + ")"
             case ir.Var() if node.type == _BOOL:
                 return f"({self.ex(node, env)} is True)"
         return f"(({self.ex(node, env)}) is True)"
@@ -273,14 +263,7 @@ class _Gen:
     def _inline_binary(self, key: str, a: ir.Node, b: ir.Node, env: dict[str, str]) -> str:
         fa, na = self.bind(a, env, False)
         fb, nb = self.bind(b, env, False)
-        if key in _INLINE_BINARY:
-            expr = f"{na} {_INLINE_BINARY[key]} {nb}"
-        elif key == "member":
-            expr = f"{na} in {nb}"
-        elif key == "not_member":
-            expr = f"{na} not in {nb}"
-        else:
-            expr = f"{na} {_INLINE_COMPARE[key[3:-6]]} {nb}"
+        expr = _operator_text(key, na, nb)
         # constants are never bound, so skipping their check never skips an evaluation
         guard = [f"{first} is None" for first, node in ((fa, a), (fb, b)) if not self.never_none(node)]
         if not guard:
@@ -480,6 +463,17 @@ class _Gen:
         out = ", ".join(f"{self.const(n)}: {self.var(n)}" for n in p.conclusions)
         self.emit(f"return {{{out}}}")
         return "\n".join(self.lines) + "\n"
+
+
+def _operator_text(key: str, left: str, right: str) -> str:
+    """The Python operator for an inlinable operation key, between two operand names."""
+    if key in _INLINE_BINARY:
+        return f"{left} {_INLINE_BINARY[key]} {right}"
+    if key == "member":
+        return f"{left} in {right}"
+    if key == "not_member":
+        return f"{left} not in {right}"
+    return f"{left} {_INLINE_COMPARE[key[3:-6]]} {right}"
 
 
 def _same_types(*nodes: ir.Node) -> bool:
