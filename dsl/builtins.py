@@ -9,12 +9,13 @@ share one definition. Aggregates skip absent elements and give absent for an emp
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from dsl import types as T
 from dsl.operations import ROUNDING_MODES, display
+from dsl.operations import as_datetime as _as_dt
 from dsl.values import CENT, Percent
 
 Typer = Callable[[list[T.AnyType]], "T.AnyType | str"]
@@ -60,9 +61,6 @@ def _spread(args: tuple[Any, ...]) -> Any:
         return None
     return args
 
-
-def _as_dt(v: Any) -> Any:
-    return datetime(v.year, v.month, v.day) if type(v) is date else v
 
 
 def extreme_of_list(pick: Callable[..., Any]) -> Callable[[Any], Any]:

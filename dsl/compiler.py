@@ -16,12 +16,13 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from dsl import ir
 from dsl.builtins import BUILTINS, LIST_EXTREMES
 from dsl.operations import cell_matches, make_ops, version_active
+from dsl.operations import comprehension_sort_key as _sort_key
 from dsl.runtime_errors import EvaluationError, RuleConflict
 from dsl.types import BOOL as _BOOL
 from dsl.types import DATE, DATETIME, DURATION, MONEY, NUMBER
@@ -38,13 +39,7 @@ _INLINE_BINARY = {"add": "+", "sub": "-", "mul": "*"}
 _INLINE_COMPARE = {"=": "==", "≠": "!=", "<": "<", "≤": "<=", ">": ">", "≥": ">="}
 
 
-def _as_dt(v: Any) -> Any:
-    return datetime(v.year, v.month, v.day) if type(v) is date else v
 
-
-def _sort_key(pair: tuple[Any, Any]) -> tuple[bool, Any]:
-    key = pair[0]
-    return (key is None, _as_dt(key) if key is not None else 0)
 
 
 def _values(pairs: list[tuple[Any, Any]]) -> tuple[Any, ...]:
@@ -75,8 +70,9 @@ class _Gen:
                                  if isinstance(i.default, ir.Const) and i.default.value is not None
                                  or isinstance(i.default, (ir.MakeList, ir.MakeRecord))
                                  or (isinstance(i.default, ir.Var) and i.default.kind == "now")}
-        for helper in (_index, _sort_key, _values, cell_matches):
+        for helper in (_index, _values, cell_matches):
             self.ns[helper.__name__] = helper
+        self.ns["_sort_key"] = _sort_key
         self.ns["_conflict"] = self._conflict
         self.ns["_table_conflict"] = _table_conflict
 

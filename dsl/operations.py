@@ -106,8 +106,18 @@ def compare_signature(left: T.AnyType, right: T.AnyType, ordered: bool) -> str |
 
 
 # ------------------------------------------------------------------------------ runtime
-def _as_dt(v: Any) -> Any:
+def as_datetime(v: Any) -> Any:
+    """A date counts as its midnight wherever dates and times meet (comparison, sorting)."""
     return datetime(v.year, v.month, v.day) if type(v) is date else v
+
+
+_as_dt = as_datetime
+
+
+def comprehension_sort_key(pair: tuple[Any, Any]) -> tuple[bool, Any]:
+    """Order of `按 键 排序` for (key, element) pairs: absent keys last, dates as midnight."""
+    key = pair[0]
+    return (key is None, as_datetime(key) if key is not None else 0)
 
 
 def make_ops(rounding: str = "四舍五入") -> dict[str, Callable[..., Any]]:

@@ -7,14 +7,21 @@ evaluator is tested against, and as the source of explanations.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from dsl import ir
 from dsl import types as T
 from dsl.builtins import BUILTINS
-from dsl.operations import ROUNDING_OPS, cell_matches, display, exact_product, make_ops
+from dsl.operations import (
+    ROUNDING_OPS,
+    cell_matches,
+    comprehension_sort_key,
+    display,
+    exact_product,
+    make_ops,
+)
 from dsl.operations import version_active as _version_active
 from dsl.runtime_errors import EvaluationError, RuleConflict
 from interpreter.trace import ConclusionTrace, RuleOutcome, Step, Trace, VersionCheck
@@ -22,9 +29,6 @@ from interpreter.trace import ConclusionTrace, RuleOutcome, Step, Trace, Version
 #: In a trace, iterations inside 对于/存在/所有 are summarised, not recorded one by one.
 _ITERATION_NOTE = "对 {n} 个元素逐一求值"
 
-
-def _as_dt(v: Any) -> Any:
-    return datetime(v.year, v.month, v.day) if type(v) is date else v
 
 
 def version_active(spec: ir.VersionSpec, anchor: Any) -> bool:
@@ -196,7 +200,7 @@ class _Run:
         if self.tracing:
             self.note = _ITERATION_NOTE.format(n=count)
         if node.sort_key is not None:
-            pairs.sort(key=lambda kv: (kv[0] is None, _as_dt(kv[0]) if kv[0] is not None else 0))
+            pairs.sort(key=comprehension_sort_key)
         return tuple(v for _, v in pairs)
 
     def call(self, name: str, args: list[Any]) -> tuple[Any, str | None]:
