@@ -63,13 +63,68 @@ def cache_dir() -> Path | None:
     return Path(base) / "rulebook"
 
 
+#: The LALR tables built from the grammar, shipped with the package: building them takes
+#: 0.2–0.3 s, most of a cold start. Written by `write_parser_table()`; used only while its
+#: header still matches the grammar, the Lark version and the options (else Lark builds them).
+PARSER_TABLE = Path(__file__).resolve().parent / "parser_table.bin"
+
+
+def _lark_options() -> dict:
+    return dict(parser="lalr", lexer=_TokenFeed, propagate_positions=False, maybe_placeholders=True)
+
+
+def parser_table_header(grammar: str) -> bytes:
+    """What a parser table must have been built from: grammar text, Lark version and options."""
+    import hashlib
+
+    import lark
+
+    options = ",".join(f"{k}={v.__module__}.{v.__qualname__}" if isinstance(v, type) else f"{k}={v!r}"
+                       for k, v in sorted(_lark_options().items()))
+    g = hashlib.sha256(grammar.encode()).hexdigest()[:16]
+    o = hashlib.sha256(options.encode()).hexdigest()[:16]
+    return f"rulebook-parser-table grammar={g} lark={lark.__version__} options={o}".encode()
+
+
+def _shipped_lark(grammar: str) -> Lark | None:
+    """The parser from the shipped tables, or None when they are missing or out of date."""
+    import io
+    import zlib
+
+    try:
+        header, _, body = PARSER_TABLE.read_bytes().partition(b"\n")
+        if header != parser_table_header(grammar):
+            return None
+        return Lark.load(io.BytesIO(zlib.decompress(body)))
+    except Exception:  # noqa: BLE001 - a missing or damaged table only means building it
+        return None
+
+
+def write_parser_table(path: Path = PARSER_TABLE) -> Path:
+    """Rebuild the shipped tables after an edit to the grammar (or a new Lark version):
+
+    python -c "from dsl.parser import write_parser_table; write_parser_table()"
+    """
+    import io
+    import zlib
+
+    grammar = grammar_path().read_text(encoding="utf-8")
+    buf = io.BytesIO()
+    Lark(grammar, **_lark_options()).save(buf)
+    path.write_bytes(parser_table_header(grammar) + b"\n" + zlib.compress(buf.getvalue(), 9))
+    return path
+
+
 @functools.cache
 def _lark() -> Lark:
-    """The LALR parser; its tables are cached on disk (building them is most of a cold start)."""
+    """The LALR parser: from the shipped tables, else from the on-disk cache, else built."""
     import hashlib
 
     grammar = grammar_path().read_text(encoding="utf-8")
-    options = dict(parser="lalr", lexer=_TokenFeed, propagate_positions=False, maybe_placeholders=True)
+    shipped = _shipped_lark(grammar)
+    if shipped is not None:
+        return shipped
+    options = _lark_options()
     folder = cache_dir()
     if folder is not None:
         digest = hashlib.sha256(grammar.encode()).hexdigest()[:16]
