@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from attrs import field, frozen
+from attrs import field
 
 from dsl.diagnostics import Span
+from dsl.frozen import frozen
 
 _NOSPAN = field(default=None, eq=False, repr=False)
 

@@ -8,8 +8,7 @@ caret in the wrong place.
 
 from __future__ import annotations
 
-from attrs import frozen
-from rich.cells import cell_len
+from dsl.frozen import frozen
 
 ERROR = "错误"
 WARNING = "警告"
@@ -41,6 +40,8 @@ class Diagnostic:
 
     def render(self, source: str | None) -> str:
         """`file:line:col: 错误：message`, the line, a caret by display width, the hint."""
+        from rich.cells import cell_len  # only needed here: keeps rich out of a plain compile
+
         where = f"{self.span}: " if self.span else ""
         out = [f"{where}{self.severity}：{self.message}"]
         if self.span and source is not None:

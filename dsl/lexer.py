@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 
 import regex
-from attrs import frozen
 from lark import Token
 
 from dsl.diagnostics import Diagnostic, RulebookSyntaxError, Span
+from dsl.frozen import frozen
 from dsl.keywords import FOLD, LONGEST_KEYWORD, SPELLINGS, SYMBOLS, TYPE_WORDS
 
 _WORD_CHAR = regex.compile(r"[\p{Han}\p{L}\p{N}_′']")

@@ -6,7 +6,7 @@ them to decode facts and encode conclusions without consulting the AST again.
 
 from __future__ import annotations
 
-from attrs import frozen
+from dsl.frozen import frozen
 
 
 @frozen
