@@ -8,7 +8,6 @@ computed in — is decided here, once.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from typing import Any
 
@@ -66,6 +65,8 @@ class Checker:
         self.diagnostics.append(Diagnostic(WARNING, message, span, hint, code))
 
     def suggest(self, name: str, candidates: Iterable[str]) -> str | None:
+        import difflib
+
         close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.5)
         return f"是否想写「{close[0]}」？" if close else None
 

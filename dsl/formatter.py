@@ -9,12 +9,18 @@ parse → fmt → parse the identity.
 
 from __future__ import annotations
 
-from rich.cells import cell_len
-
 from dsl import ast
 from dsl.diagnostics import RulebookSyntaxError
 from dsl.keywords import CANONICAL_WORDS, SPELLINGS
 from dsl.lexer import declared_names, tokenize
+
+
+def cell_len(text: str) -> int:
+    """Display width (a CJK character is two columns); rich is imported only when asked."""
+    from rich.cells import cell_len as width
+
+    return width(text)
+
 
 _PREC = {
     ast.Conditional: 0, ast.Coalesce: 1, ast.Logical: 2, ast.Not: 4, ast.Compare: 5,

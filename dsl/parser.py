@@ -7,7 +7,6 @@ turned into `Diagnostic`s that say, in Chinese, what was expected and what was f
 
 from __future__ import annotations
 
-import difflib
 import functools
 from pathlib import Path
 
@@ -593,6 +592,8 @@ def _syntax_error(exc: UnexpectedInput, lexed: LexResult, file: str, source: str
     elif tok.type in KEYWORDS and "NAME" in expected and ("NUMBER" not in expected or _glued_to_name(tok, lexed)):
         hint = f"「{tok.value}」是关键字；如果它是名称的一部分，请用「」把整个名称括起来"
     elif tok.type == "NAME":
+        import difflib
+
         close = difflib.get_close_matches(str(tok.value), list(SPELLINGS), n=1, cutoff=0.5)
         if close:
             hint = f"是否想写关键字「{close[0]}」？"
