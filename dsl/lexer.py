@@ -12,6 +12,7 @@ way the run was read, so an author sees the ambiguity and how to quote the name 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 import regex
 from lark import Token
@@ -137,14 +138,8 @@ class Lexer:
 
     # -------------------------------------------------------------- helpers
     def position(self, offset: int) -> tuple[int, int]:
-        lo, hi = 0, len(self.line_starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.line_starts[mid] <= offset:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo + 1, offset - self.line_starts[lo] + 1
+        line = bisect_right(self.line_starts, offset)  # line_starts[0] == 0 <= offset
+        return line, offset - self.line_starts[line - 1] + 1
 
     def emit(self, kind: str, value: str, start: int, end: int) -> None:
         # after 规则 / 测试 the key and title on the same line are read whole (see _TITLED)
