@@ -7,9 +7,11 @@
     >>> decision.conclusions["是否延迟发货"]
     True
 
-Evaluation runs the compiled evaluator with no trace; `decision.explanation` re-runs the
-reference evaluator with a trace the first time it is asked for, so verdict-only callers
-(batch checks over millions of orders) never pay for explanations.
+Evaluation runs the compiled evaluator with no trace; `decision.explanation` re-runs the case
+through the compiled tracer (`interpreter.compiled_trace`) the first time it is asked for, so
+verdict-only callers (batch checks over millions of orders) never pay for explanations. The
+tracer records the same trace as the reference tree-walker, which stays as the specification
+both are tested against.
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ class Decision:
     @property
     def trace(self) -> Trace:
         if "trace" not in self._cache:
-            values, trace = self.rulebook.walker.evaluate(dict(self.facts), self.now, trace=True)
+            values, trace = self.rulebook.tracer.evaluate(dict(self.facts), self.now)
             self._cache["trace"] = trace
         return self._cache["trace"]
 
@@ -140,6 +142,18 @@ class _WalkerEvaluator:
         return self.walker.evaluate(facts, now)[0]
 
 
+class _WalkerTracer:
+    """The compiled tracer's interface over the tree-walker (fallback for huge expressions)."""
+
+    def __init__(self, walker: TreeWalker) -> None:
+        self.walker = walker
+
+    def evaluate(self, facts: dict[str, Any], now: datetime) -> tuple[dict[str, Any], Trace]:
+        values, trace = self.walker.evaluate(facts, now, trace=True)
+        assert trace is not None
+        return values, trace
+
+
 class Rulebook:
     """A checked, compiled rulebook. Immutable and safe to share between threads."""
 
@@ -164,6 +178,16 @@ class Rulebook:
             # Python's own compiler refuses very deep expressions; the reference evaluator
             # gives the same verdicts, only slower.
             return _WalkerEvaluator(self.walker)
+
+    @cached_property
+    def tracer(self) -> Any:
+        """Evaluates with a trace (`CompiledTracer`, or the walker where Python refuses the code)."""
+        from interpreter.compiled_trace import CompiledTracer
+
+        try:
+            return CompiledTracer(self.program, self._param_overrides)
+        except (SyntaxError, RecursionError, MemoryError):
+            return _WalkerTracer(self.walker)
 
     @cached_property
     def walker(self) -> TreeWalker:

@@ -3,7 +3,8 @@
 Tests come from two places: `测试` blocks inside the `.rules` file, and a `NAME.tests.json`
 file beside it (cases in the io-contract's JSON encoding, written by people who read the
 policy, not the rules). Every case is also run through the reference tree-walker, so a test
-run doubles as a check that the two evaluators agree.
+run doubles as a check that the evaluators agree: the compiled verdict and the compiled trace
+(the source of explanations) must both equal the walker's.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from interpreter.api import Rulebook
 from interpreter.case_file import load_case_file
 from interpreter.codec import decode_value, encode_value
 from interpreter.errors import CaseError
+from interpreter.trace import Trace
 
 
 @frozen
@@ -61,9 +63,7 @@ def tests_file_for(rules_path: Path) -> Path:
     return rules_path.with_name(rules_path.name[: -len(".rules")] + ".tests.json")
 
 
-def _fired(book: Rulebook, facts: dict[str, Any], now) -> frozenset[str]:
-    _, trace = book.walker.evaluate(facts, now, trace=True)
-    assert trace is not None
+def _fired(trace: Trace) -> frozenset[str]:
     return frozenset(c.decided_by for c in trace.conclusions.values() if c.decided_by)
 
 
@@ -71,7 +71,7 @@ def _run_case(book: Rulebook, name: str, source: str, facts: dict[str, Any], now
               encoded: bool) -> CaseResult:
     try:
         decision = book.evaluate(facts, now, decoded=True)
-        reference, _ = book.walker.evaluate(facts, decision.now)
+        reference, reference_trace = book.walker.evaluate(dict(facts), decision.now, trace=True)
     except EvaluationError as exc:
         return CaseResult(name, source, False, error=str(exc))
     mismatches = []
@@ -85,8 +85,23 @@ def _run_case(book: Rulebook, name: str, source: str, facts: dict[str, Any], now
         if reference.get(conclusion) != value:
             mismatches.append(Mismatch(f"{conclusion}（编译求值 vs 参考求值）", display(reference.get(conclusion)),
                                        display(value)))
-    fired = _fired(book, facts, decision.now)
+    try:
+        trace = decision.trace
+    except EvaluationError as exc:
+        return CaseResult(name, source, False, error=f"编译追踪求值失败而参考求值成功：{exc}")
+    if trace != reference_trace:
+        mismatches.append(Mismatch("解释（编译追踪 vs 参考求值的追踪）", "相同", _first_difference(trace, reference_trace)))
+    fired = _fired(reference_trace)
     return CaseResult(name, source, not mismatches, tuple(mismatches), None, fired)
+
+
+def _first_difference(trace: Trace, reference: Trace | None) -> str:
+    if reference is None:
+        return "参考求值没有追踪"
+    for name, ct in reference.conclusions.items():
+        if trace.conclusions.get(name) != ct:
+            return f"结论「{name}」的追踪不同"
+    return "输入或定义的追踪不同"
 
 
 _FIXED_NOW = datetime(2000, 1, 1)

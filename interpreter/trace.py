@@ -6,7 +6,7 @@ so an explanation cannot drift from the logic that produced the verdict.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from attrs import frozen
 
@@ -14,9 +14,12 @@ from dsl.ir import CitationSpec
 from dsl.types import AnyType
 
 
-@frozen
-class Step:
-    """One evaluated expression: its canonical text, its value, and the steps inside it."""
+class Step(NamedTuple):
+    """One evaluated expression: its canonical text, its value, and the steps inside it.
+
+    A named tuple rather than an attrs class: an explained decision records about a hundred
+    steps, and building a tuple costs a fraction of a frozen class's `__init__`.
+    """
 
     text: str
     value: Any
@@ -37,8 +40,7 @@ class VersionCheck:
     active: bool
 
 
-@frozen
-class RuleOutcome:
+class RuleOutcome(NamedTuple):
     key: str
     title: str | None
     citations: tuple[CitationSpec, ...]
@@ -53,8 +55,7 @@ class RuleOutcome:
     depth: int = 0
 
 
-@frozen
-class ConclusionTrace:
+class ConclusionTrace(NamedTuple):
     name: str
     type: AnyType
     value: Any

@@ -8,27 +8,25 @@ evaluator is tested against, and as the source of explanations.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from dsl import ir
 from dsl import types as T
 from dsl.builtins import BUILTINS
-from dsl.operations import (
-    ROUNDING_OPS,
-    cell_matches,
-    comprehension_sort_key,
-    display,
-    exact_product,
-    make_ops,
-)
+from dsl.operations import ROUNDING_OPS, cell_matches, comprehension_sort_key, make_ops
 from dsl.operations import version_active as _version_active
-from dsl.runtime_errors import EvaluationError, RuleConflict
-from interpreter.trace import ConclusionTrace, RuleOutcome, Step, Trace, VersionCheck
-
-#: In a trace, iterations inside 对于/存在/所有 are summarised, not recorded one by one.
-_ITERATION_NOTE = "对 {n} 个元素逐一求值"
-
+from dsl.runtime_errors import EvaluationError
+from interpreter.trace import ConclusionTrace, Step, Trace, VersionCheck
+from interpreter.tracing import (
+    ITERATION_NOTE,
+    MISSING_CONDITION_NOTE,
+    Applicability,
+    make_trace,
+    rounding_note,
+    step_kind,
+    table_outcome,
+    weigh,
+)
 
 
 def version_active(spec: ir.VersionSpec, anchor: Any) -> bool:
@@ -42,10 +40,14 @@ class _Run:
         self.w = walker
         self.facts = facts
         self.now = now
+        #: whether this evaluation records a trace at all
+        self.recording = tracing
+        #: whether the expression being evaluated records its steps (not inside 对于/存在/所有)
         self.tracing = tracing
         self.values: dict[str, Any] = {}
         self.def_steps: dict[str, Step] = {}
-        self.rule_app: dict[str, tuple[bool, VersionCheck | None, Step | None]] = {}
+        self.conclusion_traces: dict[str, ConclusionTrace] = {}
+        self.rule_app: dict[str, Applicability] = {}
         self.versions: dict[str, VersionCheck | bool] = {}
         self.stack: list[Step] = []
         self.note: str | None = None
@@ -98,10 +100,8 @@ class _Run:
             case ir.Op(key=key, args=args):
                 values = [self.ev(a, env) for a in args]
                 result = self.w.ops[key](*values)
-                if self.tracing and key in ROUNDING_OPS and result is not None:
-                    exact = exact_product(key, *values)
-                    if exact is not None and exact != result:
-                        self.note = f"{display(Decimal(exact).normalize())} → {display(result)}（{self.w.program.rounding}到分）"
+                if self.tracing and key in ROUNDING_OPS:
+                    self.note = rounding_note(key, values, result, self.w.program.rounding)
                 return result
             case ir.Logic(op="not", args=(a,)):
                 v = self.ev(a, env)
@@ -110,9 +110,10 @@ class _Run:
                 return self.logic(op, args, env)
             case ir.Cond(condition=c, then=t, otherwise=o):
                 cond = self.ev(c, env)
+                value = self.ev(t, env) if cond is True else self.ev(o, env)
                 if cond is None and self.tracing:
-                    self.note = "条件缺值，按不成立处理"
-                return self.ev(t, env) if cond is True else self.ev(o, env)
+                    self.note = MISSING_CONDITION_NOTE  # after the branch, whose own step clears it
+                return value
             case ir.Coalesce(value=v, fallback=f):
                 value = self.ev(v, env)
                 return value if value is not None else self.ev(f, env)
@@ -139,7 +140,7 @@ class _Run:
                     return None
                 results = self.quiet(lambda: [self.ev(cond, {**env, v: x}) is True for x in coll])
                 if self.tracing:
-                    self.note = _ITERATION_NOTE.format(n=len(coll))
+                    self.note = ITERATION_NOTE.format(n=len(coll))
                 return any(results) if k == "exists" else all(results)
             case ir.MakeList(items=items):
                 return tuple(self.ev(i, env) for i in items)
@@ -198,7 +199,7 @@ class _Run:
 
         pairs = self.quiet(run)
         if self.tracing:
-            self.note = _ITERATION_NOTE.format(n=count)
+            self.note = ITERATION_NOTE.format(n=count)
         if node.sort_key is not None:
             pairs.sort(key=comprehension_sort_key)
         return tuple(v for _, v in pairs)
@@ -210,38 +211,40 @@ class _Run:
         if isinstance(spec, ir.FunctionSpec):
             return self.ev(spec.body, env), None
         hits = []
+        rows = {}
         for row in spec.rows:
             if all(self.cell(cell, env[p], env) for cell, (p, _) in zip(row.cells, spec.params)):
-                hits.append(row)
+                hits.append(row.line)
+                rows[row.line] = row
                 if spec.hit_policy == "首个":
                     break
-        note = (f"决策表「{name}」命中第 " + "、".join(str(r.line) for r in hits) + " 行") if hits \
-            else f"决策表「{name}」没有行命中"
-        if spec.hit_policy == "全部":
-            return tuple(self.ev(r.result, env) for r in hits), note
-        if not hits:
-            return None, note
-        if spec.hit_policy == "唯一" and len(hits) > 1:
-            values = [self.ev(r.result, env) for r in hits]
-            if any(v != values[0] for v in values[1:]):
-                raise EvaluationError(
-                    f"决策表「{name}」第 {hits[0].line} 行与第 {hits[1].line} 行同时命中且结果不同（命中策略：唯一）")
-        return self.ev(hits[0].result, env), note
+        return table_outcome(name, spec.hit_policy, hits, lambda line: self.ev(rows[line].result, env))
 
     def cell(self, cell: ir.CellSpec, value: Any, env: dict[str, Any]) -> bool:
         operands = [self.ev(v, env) for v in cell.values]
         return cell_matches(cell.kind, cell.op, value, operands)
 
     # ---------------------------------------------------------------- names
+    def named(self, fn):
+        """Evaluate a named item (input default, definition, version, rule, conclusion).
+
+        Each is evaluated once, in its own trace, even when first reached from inside 对于/存在/所有
+        (whose iterations are otherwise not recorded), so every named value has its explanation.
+        """
+        saved_stack, saved_tracing = self.stack, self.tracing
+        self.stack, self.tracing = [], self.recording
+        try:
+            return fn()
+        finally:
+            self.stack, self.tracing = saved_stack, saved_tracing
+
     def input(self, name: str) -> Any:
         if name in self.inputs:
             return self.inputs[name]
         value = self.facts.get(name)
         spec = self.w.input_specs[name]
         if value is None and spec.default is not None:
-            saved_stack, self.stack = self.stack, []
-            value, step = self.traced(spec.default, {})
-            self.stack = saved_stack
+            value, step = self.named(lambda: self.traced(spec.default, {}))
             if step is not None:
                 self.defaulted[name] = step
         self.inputs[name] = value
@@ -251,9 +254,7 @@ class _Run:
         if name in self.values:
             return self.values[name]
         spec = self.w.program.definitions[name]
-        saved_stack, self.stack = self.stack, []
-        value, step = self.traced(spec.expr, {})
-        self.stack = saved_stack
+        value, step = self.named(lambda: self.traced(spec.expr, {}))
         if step is not None:
             self.def_steps[name] = step
         self.values[name] = value
@@ -265,9 +266,7 @@ class _Run:
             v = self.versions[name]
             return (v.active, v) if isinstance(v, VersionCheck) else (v, None)
         spec = self.w.program.versions[name]
-        saved_stack, self.stack = self.stack, []
-        anchor, step = self.traced(spec.anchor, {})
-        self.stack = saved_stack
+        anchor, step = self.named(lambda: self.traced(spec.anchor, {}))
         active = version_active(spec, anchor)
         if step is not None:
             check = VersionCheck(name, step, spec.start, spec.until, spec.before, active)
@@ -276,17 +275,15 @@ class _Run:
         self.versions[name] = active
         return active, None
 
-    def applicable(self, key: str) -> tuple[bool, VersionCheck | None, Step | None]:
+    def applicable(self, key: str) -> Applicability:
         if key in self.rule_app:
             return self.rule_app[key]
         rule = self.w.program.rules[key]
         active, check = (True, None) if rule.version is None else self.version(rule.version)
         step = None
         ok = active
-        if rule.condition is not None and (active or self.tracing):
-            saved_stack, self.stack = self.stack, []
-            cond, step = self.traced(rule.condition, {})
-            self.stack = saved_stack
+        if rule.condition is not None and (active or self.recording):
+            cond, step = self.named(lambda: self.traced(rule.condition, {}))
             ok = active and cond is True
         result = (ok, check, step)
         self.rule_app[key] = result
@@ -297,84 +294,19 @@ class _Run:
             return self.values[name]
         spec = self.w.program.conclusions[name]
         rules = self.w.program.rules
-        outcomes: list[RuleOutcome] = []
 
-        def result_of(key: str, depth: int) -> tuple[str, Any] | None:
-            sub = level(spec.children.get(key, ()), depth + 1)
-            ok, check, cond_step = self.applicable(key)
-            rule = rules[key]
-            value_step = None
-            if sub is not None:
-                status, winner = "被例外覆盖", sub
-                overridden = sub[0]
-            elif ok:
-                expr = dict(rule.assignments)[name]
-                saved_stack, self.stack = self.stack, []
-                value, value_step = self.traced(expr, {})
-                self.stack = saved_stack
-                status, winner, overridden = "采用", (key, value), None
-            else:
-                status, winner, overridden = "不适用", None, None
-            if self.tracing:
-                outcomes.append(RuleOutcome(key, rule.title, rule.citations, rule.line, check, cond_step, ok,
-                                            status, overridden if sub is not None and ok else None, value_step,
-                                            rule.exceptions_of, depth))
-            return winner
+        def value_of(key: str) -> tuple[Any, Step | None]:
+            return self.named(lambda: self.traced(dict(rules[key].assignments)[name], {}))
 
-        def level(keys: tuple[str, ...], depth: int) -> tuple[str, Any] | None:
-            found: tuple[str, Any] | None = None
-            for key in keys:
-                r = result_of(key, depth)
-                if r is None:
-                    continue
-                if found is None:
-                    found = r
-                elif found[1] != r[1]:
-                    raise RuleConflict(name, found[0], rules[found[0]].line, r[0], rules[r[0]].line, found[1], r[1])
-            return found
+        def default_of() -> tuple[Any, Step | None]:
+            return self.named(lambda: self.traced(spec.default, {}))
 
-        winner = level(spec.roots, 0)
-        default_step = None
-        if winner is not None:
-            value, decided, by_default = winner[1], winner[0], False
-        elif spec.default is not None:
-            saved_stack, self.stack = self.stack, []
-            value, default_step = self.traced(spec.default, {})
-            self.stack = saved_stack
-            decided, by_default = None, True
-        else:
-            value, decided, by_default = None, None, False
+        value, trace = self.named(lambda: weigh(self.w.program, spec, self.applicable, value_of, default_of,
+                                                self.recording))
         self.values[name] = value
-        if self.tracing:
-            outcomes.sort(key=lambda o: (o.depth, o.line))
-            self.w_traces[name] = ConclusionTrace(name, spec.type, value, decided, by_default, tuple(outcomes),
-                                                  default_step)
+        if trace is not None:
+            self.conclusion_traces[name] = trace
         return value
-
-
-def _kind(node: ir.Node) -> tuple[str, str | None]:
-    match node:
-        case ir.Const():
-            return "const", None
-        case ir.Var(kind=k):
-            return k, None
-        case ir.Op(symbol=s):
-            return "op", s
-        case ir.Logic(op=op):
-            return "logic", {"and": "且", "or": "或", "not": "不"}[op]
-        case ir.Cond():
-            return "cond", None
-        case ir.Coalesce():
-            return "coalesce", "若无则"
-        case ir.GetField():
-            return "field", None
-        case ir.Builtin(name=n) | ir.CallUser(name=n):
-            return "call", n
-        case ir.Quant(kind=k):
-            return "quant", k
-        case ir.Comp():
-            return "comprehension", None
-    return "value", None
 
 
 class TreeWalker:
@@ -393,7 +325,7 @@ class TreeWalker:
         self.kinds: dict[int, tuple[str, str | None]] = {}
 
     def kind_of(self, node: ir.Node) -> tuple[str, str | None]:
-        found = self.kinds[id(node)] = _kind(node)
+        found = self.kinds[id(node)] = step_kind(node)
         return found
 
     def builtin(self, node: ir.Builtin) -> Any:
@@ -405,20 +337,14 @@ class TreeWalker:
 
     def evaluate(self, facts: dict[str, Any], now: datetime, trace: bool = False) -> tuple[dict[str, Any], Trace | None]:
         run = _Run(self, facts, now, trace)
-        traces: dict[str, ConclusionTrace] = {}
-        run.w_traces = traces  # type: ignore[attr-defined]
         try:
             values = {name: run.conclusion(name) for name in self.program.conclusions}
         except RecursionError:
             raise EvaluationError("求值嵌套过深") from None
         if not trace:
             return values, None
-        # make sure every definition that fed the verdict has its own step
-        for name in self.program.definitions:
-            if name in run.values and name not in run.def_steps:
-                pass
-        inputs = {i.name: run.inputs.get(i.name, facts.get(i.name)) for i in self.program.inputs}
-        return values, Trace(traces, run.def_steps, inputs, run.defaulted, now)
+        return values, make_trace(self.program, facts, now, run.conclusion_traces, run.def_steps, run.inputs,
+                                  run.defaulted)
 
 
 def types_of(program: ir.Program) -> dict[str, T.AnyType]:

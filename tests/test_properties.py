@@ -4,8 +4,10 @@
    checker fail only with `RulebookError` (a diagnostic for the author), never a Python crash.
 2. Generated VALID rulebooks (inputs of every type, parameters, definitions, a function, a
    decision table, rules with conditions and exceptions, comprehensions, money/percent/duration/
-   time arithmetic, tiers) with matching facts: the compiled evaluator, the tree-walker and the
-   trace-mode tree-walker give the same conclusions, and parse → fmt → parse is the identity.
+   time arithmetic, tiers, input defaults, versions, all three table hit policies) with matching
+   facts: the compiled evaluator, the tree-walker and the trace-mode tree-walker give the same
+   conclusions; the compiled tracer records the walker's trace, so every explanation is the
+   same; and parse → fmt → parse is the identity.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from dsl.lexer import tokenize
 from dsl.parser import parse
 from dsl.runtime_errors import EvaluationError
 from dsl.values import Percent, TierValue
+from interpreter.compiled_trace import CompiledTracer
+from interpreter.explanation import build_explanation, why_not
 from interpreter.tree_walker import TreeWalker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,8 +125,10 @@ INPUTS = {
     "金额甲": (MONEY, False), "金额乙": (MONEY, True), "付款时刻": (DATETIME, False), "截止时刻": (DATETIME, True),
     "下单日": (DATE, True), "时长甲": (DURATION, True), "比例甲": (PERCENT, False), "件数甲": (NUMBER, False),
     "省份名": (TEXT, True), "已报名": (BOOL, True), "卖家等级": (TIER, True), "标签": (LTEXT, False),
-    "明细": (ITEMS, False),
+    "明细": (ITEMS, False), "件数乙": (NUMBER, True), "起算时刻": (DATETIME, True),
 }
+#: inputs with a default, and the default as written
+DEFAULTS = {"件数乙": "2", "起算时刻": "现在"}
 PARAMS = {"参数额": (MONEY, "5元"), "参数时长": (DURATION, "48小时"), "参数比例": (PERCENT, "30%"),
           "名单": (LTEXT, '["新疆"，"西藏"]'), "起点": (DATETIME, "2022-01-20 00:00:00")}
 LEVELS = ("高", "中", "低")
@@ -154,7 +160,7 @@ BINARY = {
     "tplus": (DATETIME, "+", DURATION), "tminus": (DATETIME, "-", DURATION), "concat": (TEXT, "+", TEXT),
 }
 CALLS = {"sum": ("求和", LMONEY), "fn": ("折算", MONEY), "dateof": ("日期", DATETIME), "table": ("分档", MONEY),
-         "first": ("首个", LTEXT)}
+         "first": ("首个", LTEXT), "unique": ("定档", MONEY), "fnref": ("加件", NUMBER)}
 
 
 def _p(text: str) -> str:
@@ -194,17 +200,17 @@ class Gen:
         common = ["cond", "coalesce"]
         kinds = {
             MONEY: ["add", "sub", "pct", "times", "half", "max", "min", "sum", "neg", "fn"],
-            NUMBER: ["nadd", "nmul", "count"],
+            NUMBER: ["nadd", "nmul", "count", "fnref"],
             PERCENT: ["ratio"],
             DURATION: ["tdiff", "dadd", "ddiff"],
             DATETIME: ["tplus", "tminus", "earliest", "latest"],
             DATE: ["dateof", "dplus"],
-            TEXT: ["concat", "join", "table", "first"],
+            TEXT: ["concat", "join", "table", "first", "unique"],
             BOOL: ["cmp", "eq", "and", "or", "not", "present", "absent", "in", "notin", "contains", "starts",
                    "between", "exists", "forall", "tier"],
             TIER: [],
             LMONEY: ["comp", "plus"],
-            LTEXT: ["tcomp", "dedup"],
+            LTEXT: ["tcomp", "dedup", "alltab"],
         }[t] + common
         k = self.pick(kinds)
         if k in BINARY:
@@ -275,6 +281,8 @@ class Gen:
                 return "[项.类别 对于 项 属于 明细]"
             case "dedup":
                 return f"去重（{e(LTEXT)}）"
+            case "alltab":
+                return f"全档（{e(MONEY)}）"
         raise AssertionError(k)  # pragma: no cover
 
     def item_condition(self, depth: int) -> str:
@@ -293,12 +301,19 @@ def rulebooks(draw):
     env.update({n: t for n, (t, _) in PARAMS.items()})
     lines = ["规则书 生成", "文献 规范：《规范》", "层级 等级：高 高于 中 高于 低", "", "输入："]
     for n, (t, optional) in INPUTS.items():
-        lines.append(f"  {n}：{t}" + ("，可选" if optional else ""))
+        lines.append(f"  {n}：{t}" + (f"，默认 {DEFAULTS[n]}" if n in DEFAULTS else "，可选" if optional else ""))
     lines += ["", "参数："] + [f"  {n} = {v}" for n, (_, v) in PARAMS.items()] + [""]
     lines.append("函数 折算（价：金额） = 价 × 参数比例 + 参数额")
     lines.append("决策表 分档（值：金额），命中 首个：")
     a, b = sorted(draw(st.lists(st.integers(0, 500), min_size=2, max_size=2)))
     lines += [f"  | < {a}元 | => \"低\"", f"  | {a}元 至 {b}元 | => \"中\"", "  | - | => \"高\"", ""]
+    # 唯一 rows may not overlap (the checker proves it); 全部 lists every hit
+    lines += ["决策表 定档（值：金额），命中 唯一：", f"  | < {a}元 | => \"下\"", f"  | ≥ {a}元 | => \"上\"", ""]
+    lines += ["决策表 全档（值：金额），命中 全部：", f"  | ≥ {a}元 | => \"甲\"", f"  | ≥ {b}元 | => \"乙\"", ""]
+    # a function that reads inputs, not only its parameters
+    lines += ["函数 加件（n：数） = n + 件数乙 + 计数（标签）", ""]
+    cut = (datetime(2022, 1, 1) + timedelta(days=draw(st.integers(0, 60)))).strftime("%Y-%m-%d %H:%M:%S")
+    lines += [f"版本 新版：按 付款时刻，自 {cut} 起", f"版本 旧版：按 付款时刻，早于 {cut}", ""]
     for i in range(draw(st.integers(0, 3))):
         t = draw(st.sampled_from(CONCLUSION_TYPES))
         name = f"定义{'一二三'[i]}"
@@ -318,6 +333,8 @@ def rulebooks(draw):
             gen = Gen(draw, env)
             lines.append(f"规则 {key} 判定{ci + 1}{'甲乙丙'[ri]}：")
             lines.append(f'  依据 规范 "§{ci + 1}"')
+            if draw(st.integers(0, 3)) == 0:
+                lines.append(f"  适用版本 {draw(st.sampled_from(['新版', '旧版']))}")
             conditional = bool(keys) or draw(st.booleans())
             if keys and draw(st.integers(0, 4)) > 0:
                 lines.append(f"  例外于 {draw(st.sampled_from(keys))}")
@@ -393,6 +410,26 @@ def test_generated_rulebooks_evaluate_alike(source, cases):
         traced = _outcome(lambda f=f, now=now: walker.evaluate(dict(f), now, trace=True)[0])
         assert fast == reference, source
         assert traced == reference, source
+
+
+@GEN
+@given(rulebooks(), st.lists(facts(), min_size=1, max_size=3))
+def test_generated_rulebooks_explain_alike(source, cases):
+    """The compiled tracer (the source of explanations) records exactly the walker's trace."""
+    module = parse(source, "gen.rules")
+    program, _ = check(module, source)
+    tracer = CompiledTracer(program)
+    walker = TreeWalker(program)
+    for f, now in cases:
+        reference = _outcome(lambda f=f, now=now: walker.evaluate(dict(f), now, trace=True))
+        compiled = _outcome(lambda f=f, now=now: tracer.evaluate(dict(f), now))
+        assert compiled == reference, source
+        if reference[0] != "ok":
+            continue
+        expected, got = reference[1][1], compiled[1][1]
+        assert build_explanation(program, got).to_json() == build_explanation(program, expected).to_json()
+        for name in list(program.conclusions) + list(program.rules):
+            assert why_not(program, got, name) == why_not(program, expected, name)
 
 
 @GEN

@@ -1,8 +1,9 @@
-"""Explanations stay identical through the tracing shortcuts (per-node kind cache, display cache).
+"""Explanations stay identical through the tracing shortcuts and the compiled tracer.
 
 Every oracle case of rulebooks/*.tests.json and generated shipping cases of bench/cases.py:
-a trace from a walker whose caches are warm equals the trace from a fresh walker, and the
-explanations' `to_json()` are equal; the compiled verdict equals the traced one.
+a trace from a walker whose caches are warm equals the trace from a fresh walker and the trace
+the compiled tracer records (which `Decision.explanation` reads), and the explanations'
+`to_json()` are equal; the compiled verdict equals the traced one.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ def _same(book, facts, now) -> None:
     assert trace == fresh and values == fresh_values
     assert build_explanation(book.program, trace).to_json() == build_explanation(book.program, fresh).to_json()
     assert book.evaluator.evaluate(dict(facts), now) == values
+    compiled_values, compiled = book.tracer.evaluate(dict(facts), now)
+    assert compiled == trace and compiled_values == values
+    assert build_explanation(book.program, compiled).to_json() == build_explanation(book.program, trace).to_json()
 
 
 @pytest.mark.parametrize("name", BUNDLED)
@@ -56,6 +60,8 @@ def test_oracle_cases(name) -> None:
         except Exception as exc:  # noqa: BLE001 - a case that raises must raise the same way
             with pytest.raises(type(exc)):
                 TreeWalker(book.program).evaluate(dict(facts), now, trace=True)
+            with pytest.raises(type(exc)):
+                book.tracer.evaluate(dict(facts), now)
         count += 1
     assert count > 0
 

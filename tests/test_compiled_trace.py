@@ -1,0 +1,121 @@
+"""The compiled tracer: explanations come from generated code that records the walker's trace.
+
+Agreement on every bundled oracle case is checked by tests/test_trace_replay.py and by
+`rulebook test`; on generated rulebooks by tests/test_properties.py. Here: the cases those do
+not reach, and what the generated source must (not) contain.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from interpreter.api import Rulebook, _WalkerTracer, load_source
+from interpreter.compiled_trace import CompiledTracer
+from interpreter.explanation import build_explanation
+from interpreter.tracing import ITERATION_NOTE, MISSING_CONDITION_NOTE
+
+NOW = datetime(2022, 3, 1)
+
+QUANTIFIED = """规则书 q
+文献 规范：《规范》
+
+输入：
+  价格：列表（金额）
+  门槛来源：金额，可选
+  件数：数，默认 2
+
+结论：
+  门槛：金额
+  有高价：是否
+  档位：文本，默认 "无"
+
+规则 R1 门槛：
+  依据 规范 "1"
+  则 门槛 = 门槛来源 若无则 10元
+
+规则 R2 高价：
+  依据 规范 "2"
+  则 有高价 = 存在 p 属于 价格 满足 p > 门槛 × 件数
+
+规则 R3 档位：
+  依据 规范 "3"
+  如果 门槛来源 有值 且 （若 门槛来源 > 5元 则 是 否则 否）
+  则 档位 = "高"
+"""
+
+
+def _both(book: Rulebook, facts: dict, now: datetime = NOW):
+    walker = book.walker.evaluate(dict(facts), now, trace=True)
+    compiled = book.tracer.evaluate(dict(facts), now)
+    assert isinstance(book.tracer, CompiledTracer)
+    assert compiled == walker
+    return compiled[1]
+
+
+def test_conclusion_first_read_inside_a_quantifier_keeps_its_trace() -> None:
+    # 有高价 is evaluated before 门槛 would be reached on its own: 门槛 is first read inside the
+    # quantifier, whose iterations are not recorded — it still gets its own explanation
+    book = load_source(QUANTIFIED.replace("结论：\n  门槛：金额\n  有高价：是否", "结论：\n  有高价：是否\n  门槛：金额"))
+    trace = _both(book, {"价格": (3, 30), "门槛来源": None, "件数": None})
+    assert trace.conclusions["门槛"].decided_by == "R1"
+    quant = trace.conclusions["有高价"].rules[0].value
+    assert quant.note == ITERATION_NOTE.format(n=2) and quant.value is True
+    assert list(trace.defaulted_inputs) == ["件数"]
+    explanation = build_explanation(book.program, trace)
+    assert explanation.get("门槛").decided_by.key == "R1"
+
+
+def test_missing_condition_note_survives_the_branch() -> None:
+    book = load_source(QUANTIFIED)
+    trace = _both(book, {"价格": (), "门槛来源": None, "件数": 1})
+    condition = trace.conclusions["档位"].rules[0].condition
+    assert condition.value is False  # 门槛来源 有值 is false: 且 stops there
+    assert len(condition.children) == 1
+    book2 = load_source(QUANTIFIED.replace("门槛来源 有值 且 ", ""))
+    trace2 = _both(book2, {"价格": (), "门槛来源": None, "件数": 1})
+    cond = trace2.conclusions["档位"].rules[0].condition
+    assert cond.kind == "cond" and cond.note == MISSING_CONDITION_NOTE
+
+
+def test_python_looking_names_never_reach_the_generated_source() -> None:
+    source = QUANTIFIED.replace("门槛来源", "「__import__('os').system('x')」").replace('"高"', "\"'); exit() #\"")
+    book = load_source(source)
+    tracer = book.tracer
+    assert isinstance(tracer, CompiledTracer)
+    assert "__import__" not in tracer.source and "exit" not in tracer.source and "门槛" not in tracer.source
+    _both(book, {"价格": (1,), "__import__('os').system('x')": None, "件数": 1})
+
+
+def _deep_rulebook(depth: int) -> str:
+    chain = "".join(f"若 甲 > {i}元 则 {i} 否则 " for i in range(depth)) + "0"
+    return ("规则书 deep\n文献 规范：《规范》\n\n输入：\n  甲：金额\n\n结论：\n  档：数\n\n"
+            f"规则 R1 深：\n  依据 规范 \"1\"\n  则 档 = {chain}\n")
+
+
+@pytest.mark.parametrize("depth", [20, 150])
+def test_deep_expressions_explain_alike(depth) -> None:
+    book = load_source(_deep_rulebook(depth))
+    facts = {"甲": 3}
+    expected = book.walker.evaluate(dict(facts), NOW, trace=True)
+    got = book.tracer.evaluate(dict(facts), NOW)
+    assert got == expected
+    if depth == 20:
+        assert isinstance(book.tracer, CompiledTracer)
+    else:  # beyond what CPython compiles: the walker explains instead, with the same answer
+        assert isinstance(book.tracer, _WalkerTracer)
+    decision = book.evaluate({"甲": "3.00"}, NOW)
+    assert decision.explanation.get("档").decided_by.key == "R1"
+
+
+@pytest.mark.parametrize("overridden", [False, True])
+def test_parameters_in_the_authors_unit(overridden) -> None:
+    source = ("规则书 p\n文献 规范：《规范》\n\n输入：\n  付款：时间\n\n参数：\n  时限 = 48小时\n\n结论：\n  截止：时间\n\n"
+              "规则 R1 截止：\n  依据 规范 \"1\"\n  则 截止 = 付款 + 时限\n")
+    book = load_source(source)
+    if overridden:
+        book = book.with_params({"时限": "72小时"})
+    trace = _both(book, {"付款": datetime(2022, 1, 1)})
+    step = trace.conclusions["截止"].rules[0].value.children[1]
+    assert step.kind == "param" and step.note == (None if overridden else "48小时")
