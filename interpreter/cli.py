@@ -160,8 +160,6 @@ def _rules_files(paths: list[str]) -> list[Path]:
 
 # ---------------------------------------------------------------------- commands
 def cmd_explain(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from interpreter.api import load_rulebook
     from interpreter.case_file import load_case_object
     from interpreter.explanation import why_not
@@ -201,6 +199,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.format == "markdown":
         print(markdown(titled))
         return EXIT_OK
+    from rich.console import Console  # only the terminal tree needs rich (20-30 ms to import)
+
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     now = results[0][2].now if results else None
     console.print(text_tree(titled, f"[bold]{file}[/]（现在 = {now}）"))

@@ -1,14 +1,18 @@
-"""Renders explanations: a `rich` tree for terminals, Markdown for tickets, JSON for tools."""
+"""Renders explanations: a `rich` tree for terminals, Markdown for tickets, JSON for tools.
+
+rich is imported by the functions that build the tree, not here: it takes 20–30 ms to
+import, and the Markdown and JSON formats never use it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from rich.markup import escape
-from rich.tree import Tree
+from typing import TYPE_CHECKING, Any
 
 from dsl.operations import display
 from interpreter.explanation import ConclusionView, Explanation, RuleView
+
+if TYPE_CHECKING:
+    from rich.tree import Tree
 
 _MARK = {"成立": "[green]✓[/]", "不成立": "[red]✗[/]"}
 _PLAIN_MARK = {"成立": "✓", "不成立": "✗"}
@@ -16,6 +20,8 @@ _PLAIN_MARK = {"成立": "✓", "不成立": "✗"}
 
 def _cond_label(c: dict[str, Any], markup: bool) -> str:
     mark = (_MARK if markup else _PLAIN_MARK).get(c["结果"], "?")
+    if markup:
+        from rich.markup import escape
     text = escape(c["条件"]) if markup else c["条件"]
     if "取值" in c:
         values = escape(c["取值"]) if markup else c["取值"]
@@ -28,6 +34,9 @@ def _rule_title(r: RuleView) -> str:
 
 
 def conclusion_tree(c: ConclusionView) -> Tree:
+    from rich.markup import escape
+    from rich.tree import Tree
+
     value = escape(c.text)
     node = Tree(f"[bold]{escape(c.name)}[/] = [bold cyan]{value}[/]")
     if c.decided_by is not None:
@@ -75,6 +84,9 @@ def _add_conditions(parent: Tree, conditions: tuple[dict[str, Any], ...]) -> Non
 
 
 def text_tree(explanations: list[tuple[Explanation, str]], header: str | None = None) -> Tree:
+    from rich.markup import escape
+    from rich.tree import Tree
+
     root = Tree(header or "解释")
     for exp, title in explanations:
         book = root.add(f"[bold magenta]{escape(title)}[/]")
