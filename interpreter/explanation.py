@@ -8,9 +8,7 @@ thresholds that would change the outcome are all read off the trace.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
-
-from attrs import frozen
+from typing import Any, NamedTuple
 
 from dsl import ir
 from dsl.operations import display
@@ -163,8 +161,9 @@ def _moment(v: Any) -> str:
     return format_datetime(v) if hasattr(v, "hour") else format_date(v) if hasattr(v, "day") else display(v)
 
 
-@frozen
-class RuleView:
+class RuleView(NamedTuple):
+    """How one rule fared. Views are named tuples: an explained decision builds dozens of them."""
+
     key: str
     title: str | None
     citations: tuple[str, ...]
@@ -186,8 +185,7 @@ class RuleView:
         return out
 
 
-@frozen
-class ConclusionView:
+class ConclusionView(NamedTuple):
     name: str
     value: Any
     encoded: Any
@@ -220,8 +218,7 @@ class ConclusionView:
         return out
 
 
-@frozen
-class Explanation:
+class Explanation(NamedTuple):
     rulebook: str
     now: Any
     conclusions: tuple[ConclusionView, ...]
@@ -232,6 +229,19 @@ class Explanation:
 
     def get(self, name: str) -> ConclusionView | None:
         return next((c for c in self.conclusions if c.name == name), None)
+
+
+#: a rule's citations as text, per citations tuple (kept alive here, so its id stays unique)
+_CITATION_TEXT: dict[int, tuple[tuple[Any, ...], tuple[str, ...]]] = {}
+
+
+def _citations(citations: tuple[Any, ...]) -> tuple[str, ...]:
+    hit = _CITATION_TEXT.get(id(citations))
+    if hit is None or hit[0] is not citations:
+        if len(_CITATION_TEXT) >= 4096:
+            _CITATION_TEXT.clear()
+        hit = _CITATION_TEXT[id(citations)] = (citations, tuple(str(c) for c in citations))
+    return hit[1]
 
 
 def _rule_view(outcome: RuleOutcome, winner: str | None) -> RuleView:
@@ -250,7 +260,7 @@ def _rule_view(outcome: RuleOutcome, winner: str | None) -> RuleView:
             reason = "条件缺值，按不成立处理"
         else:
             reason = "条件不成立"
-    return RuleView(outcome.key, outcome.title, tuple(str(c) for c in outcome.citations), outcome.line,
+    return RuleView(outcome.key, outcome.title, _citations(outcome.citations), outcome.line,
                     outcome.status, reason, conds, version)
 
 
