@@ -594,6 +594,11 @@ def _dig(raw: dict[str, Any], segments: tuple[str, ...], path: str) -> tuple[Any
     return value, node
 
 
+def alias_value(raw: dict[str, Any], alias: str) -> Any:
+    """The value a dotted 来源 alias (`trade.pay_time`) points at in a case, or None."""
+    return _dig(raw, tuple(alias.split(".")), "$")[0]
+
+
 def decode_facts(raw: Any, inputs: Sequence[_InputLike] | Iterable[Any], path: str = "$",
                  file: str | None = None) -> tuple[dict[str, Any], list[CaseWarning]]:
     """One-off form of `FactsDecoder(inputs).decode(...)`; keep a FactsDecoder for batches."""

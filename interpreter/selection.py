@@ -11,21 +11,12 @@ from typing import Any
 
 from dsl.diagnostics import Diagnostic, RulebookError
 from interpreter.api import BUNDLED, Rulebook, load_rulebook
+from interpreter.codec import alias_value
 
 
 def _provided(case: dict[str, Any], spec) -> bool:
-    if case.get(spec.name) is not None:
-        return True
-    for alias in spec.aliases:
-        node: Any = case
-        for part in alias.split("."):
-            if not isinstance(node, dict) or part not in node:
-                node = None
-                break
-            node = node[part]
-        if node is not None:
-            return True
-    return False
+    """Whether the case gives a value for the input, under its own name or a 来源 alias."""
+    return case.get(spec.name) is not None or any(alias_value(case, a) is not None for a in spec.aliases)
 
 
 def select_rulebooks(case: dict[str, Any], file: str) -> list[tuple[Rulebook, str]]:
