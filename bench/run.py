@@ -7,7 +7,8 @@
 Sections (the issue's letters):
   (a) decisions per second, verdict only, one process: JSON-like case in, contract-encoded
       conclusions out (decode → evaluate → encode), against bench/baseline_shipping.decide;
-  (b) the same with the full explanation (`Decision.to_json(explain=True)`);
+  (b) the same with the full explanation: `Rulebook.evaluate(case, now, explain=True).to_json()`
+      (decode → compiled traced evaluation → explanation built → contract JSON);
   (c) compile time of every bundled rulebook, cold (new process, empty cache) and warm (new
       process, cache filled), and of generated rulebooks of 100, 1,000 and 5,000 rules;
   (d) `rulebook batch` end to end (read → validate → evaluate → write) on 200,000 JSONL cases
@@ -120,7 +121,7 @@ def bench_decisions(n: int, n_explain: int, repeats: int) -> dict[str, Any]:
 
     def explained() -> None:
         for c in subset:
-            book.evaluate(c, NOW).to_json(explain=True)
+            book.evaluate(c, NOW, explain=True).to_json()
 
     explained()  # generate the compiled tracer once
     t_explain = best_of(explained, max(1, repeats // 2)) / len(subset)

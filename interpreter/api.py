@@ -223,13 +223,21 @@ class Rulebook:
         return self.decoder.decode(raw, file=file)
 
     def evaluate(self, raw: Mapping[str, Any], now: datetime | str | None = None, *,
-                 decoded: bool = False) -> Decision:
-        """Evaluate one case given as JSON-like facts (or already decoded values)."""
+                 decoded: bool = False, explain: bool = False) -> Decision:
+        """Evaluate one case given as JSON-like facts (or already decoded values).
+
+        With `explain=True` the case is evaluated once, by the compiled tracer, and the decision
+        already holds its trace; otherwise the verdict-only evaluator runs and the trace is
+        recorded only if `explanation` is asked for.
+        """
         when = _coerce_now(now)
         if decoded:
             facts, warnings = dict(raw), []
         else:
             facts, warnings = self.decode(raw)
+        if explain:
+            values, trace = self.tracer.evaluate(dict(facts), when)
+            return Decision(self, FrozenDict(facts), when, FrozenDict(values), tuple(warnings), {"trace": trace})
         values = self.evaluator.evaluate(facts, when)
         return Decision(self, FrozenDict(facts), when, FrozenDict(values), tuple(warnings))
 

@@ -97,3 +97,13 @@ def test_thread_safe_evaluation():
     for t in threads:
         t.join()
     assert not errors
+
+
+def test_explain_up_front_gives_the_same_decision():
+    book = load_rulebook("shipping")
+    lazy = book.evaluate(ORDER, now="2022-03-05 00:00:00")
+    eager = book.evaluate(ORDER, now="2022-03-05 00:00:00", explain=True)
+    assert eager.conclusions == lazy.conclusions
+    assert "trace" in eager._cache and "trace" not in lazy._cache
+    assert eager.to_json() == lazy.to_json()
+    assert eager.explanation.get("本单赔付金额").calculation == "最大（100.15 × 30% = 30.045 → 30.05，5.00）= 30.05"
