@@ -103,6 +103,32 @@ LIST_EXTREMES = {"最早": extreme_of_list(min), "最晚": extreme_of_list(max),
                  "最小": extreme_of_list(min), "最大": extreme_of_list(max)}
 
 
+def extreme_of_two(pick: Callable[..., Any]) -> Callable[[Any, Any], Any]:
+    """最早/最晚/最小/最大 of exactly two values: the same result as `_extreme(pick)` called
+    with (a, b), without `*args`, a list of the present values and the call of pick."""
+    later = pick is max
+
+    def impl(a: Any, b: Any) -> Any:
+        if a is None:
+            return b
+        if b is None:
+            return a
+        try:
+            # what min/max do: keep the first, replace it when the second compares strictly
+            if later:
+                return b if b > a else a
+            return b if b < a else a
+        except TypeError:  # dates mixed with times: a date counts as its midnight
+            return pick((a, b), key=_as_dt)
+
+    return impl
+
+
+#: the two-value implementations, by built-in name (see `extreme_of_two`)
+PAIR_EXTREMES = {"最早": extreme_of_two(min), "最晚": extreme_of_two(max),
+                 "最小": extreme_of_two(min), "最大": extreme_of_two(max)}
+
+
 def _zero(t: T.AnyType) -> Any:
     if t == T.DURATION:
         return timedelta(0)

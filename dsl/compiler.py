@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from dsl import ir
-from dsl.builtins import BUILTINS, LIST_EXTREMES
+from dsl.builtins import BUILTINS, LIST_EXTREMES, PAIR_EXTREMES
 from dsl.operations import cell_matches, make_ops, version_active
 from dsl.operations import comprehension_sort_key as _sort_key
 from dsl.runtime_errors import EvaluationError, RuleConflict
@@ -30,13 +31,17 @@ from dsl.types import DATE, DATETIME, DURATION, MONEY, NUMBER
 _ORDERED_SCALARS = {DATE, DATETIME, DURATION, MONEY, NUMBER}
 
 _SAFE_BUILTINS = {"tuple": tuple, "any": any, "all": all, "sorted": sorted, "len": len, "int": int,
-                  "None": None, "True": True, "False": False}
+                  "None": None, "True": True, "False": False, "TypeError": TypeError}
 _MAY_RAISE = {"日期序列", "四舍五入", "平均", "求和"}
 _SIMPLE_KINDS = {"input", "param", "define", "conclusion", "local", "now"}
 #: built-ins that only read their list argument: a comprehension need not be frozen to a tuple
 _READS_LIST = {"最早", "最晚", "最小", "最大", "求和", "平均", "计数"}
 _INLINE_BINARY = {"add": "+", "sub": "-", "mul": "*"}
 _INLINE_COMPARE = {"=": "==", "≠": "!=", "<": "<", "≤": "<=", ">": ">", "≥": ">="}
+#: how min (最早, 最小) and max (最晚, 最大) replace their current pick: `item < best`
+_EXTREME_TEST = {"最早": "<", "最小": "<", "最晚": ">", "最大": ">"}
+#: the generated names that can be locals of evaluate or of a function (see `_Gen._hoisted`)
+_LOCAL_NAME = re.compile(r"\b(?:v\d+|a\d+|l\d+_\d+|t\d+|now)\b")
 
 
 
@@ -75,6 +80,9 @@ class _Gen:
         self.ns["_sort_key"] = _sort_key
         self.ns["_conflict"] = self._conflict
         self.ns["_table_conflict"] = _table_conflict
+        #: comprehensions and quantifiers as module-level functions (set by `generate`)
+        self.hoist = False
+        self.helpers: list[str] = []
 
     # ------------------------------------------------------------ naming
     def const(self, value: Any) -> str:
@@ -221,8 +229,13 @@ class _Gen:
             case ir.Builtin(name=n, args=args, type=t):
                 if n in LIST_EXTREMES and len(args) == 1 and isinstance(args[0], ir.Comp) \
                         and args[0].sort_key is None:
+                    if self.hoist and not pure:
+                        return self._hoisted_comprehension(args[0], env, extreme=n)
                     fn = self.global_fn("b", LIST_EXTREMES[n])
                     return f"{fn}({self._comprehension(args[0], env, pure, frozen=False)})"
+                if n in PAIR_EXTREMES and len(args) == 2:
+                    fn = self.global_fn("b", PAIR_EXTREMES[n])
+                    return f"{fn}({', '.join(self.ex(x, env, pure) for x in args)})"
                 impl = BUILTINS[n][1](t, self.program.rounding)
                 fn = self.global_fn("b", _guarded(impl, node.text) if n in _MAY_RAISE else impl)
                 if n in _READS_LIST and len(args) == 1 and isinstance(args[0], ir.Comp):
@@ -230,6 +243,9 @@ class _Gen:
                 return f"{fn}({', '.join(self.ex(x, env, pure) for x in args)})"
             case ir.CallUser(name=n, args=args):
                 return f"{self.var('函数:' + n)}({', '.join(self.ex(x, env, pure) for x in args)})"
+            case ir.Quant(kind=k, var=v, collection=c, condition=cond) if self.hoist and not pure:
+                first, name = self.bind(c, env, pure)
+                return f"(None if {first} is None else {self._hoisted_quantifier(node, env, name)})"
             case ir.Quant(kind=k, var=v, collection=c, condition=cond):
                 inner = dict(env)
                 loop = inner[v] = f"l{len(env)}_{next(self.tmp)}"
@@ -281,6 +297,8 @@ class _Gen:
         return out
 
     def _comprehension(self, node: ir.Comp, env: dict[str, str], pure: bool, frozen: bool = True) -> str:
+        if self.hoist and not pure and node.sort_key is None:
+            return self._hoisted_comprehension(node, env, frozen=frozen)
         inner = dict(env)
         clauses = []
         first_var, first_coll = node.generators[0]
@@ -317,9 +335,133 @@ class _Gen:
             return f"(None if {first_name} is None else {body})"
         return f"(None if {guard_first} is None else {body})"
 
+    # ------------------------------------------------------------ hoisted loops
+    def _hoisted(self, build: Callable[[], None]) -> tuple[str, str]:
+        """A module-level function whose body `build` emits (at indent 1, reading the first
+        collection as `it`): its name and its arguments after `it`.
+
+        A comprehension or generator expression inside evaluate is a closure: every call
+        creates the function object, and every local it reads — and every name bound in it
+        with := — becomes a cell of evaluate. A plain function of those locals costs one call.
+        Its parameters are the generated local names its body reads that were bound outside
+        it (names numbered from `start` on are its own loop variables and temporaries).
+        """
+        start = next(self.tmp)
+        outer, self.lines = self.lines, []
+        try:
+            build()
+            body = self.lines
+        finally:
+            self.lines = outer
+        free = sorted({n for n in _LOCAL_NAME.findall("\n".join(body)) if _number(n) < start})
+        ident = f"h{start}"
+        self.helpers += [f"def {ident}({', '.join(['it', *free])}):", *body]
+        return ident, "".join(f", {n}" for n in free)
+
+    def _hoisted_comprehension(self, node: ir.Comp, env: dict[str, str], frozen: bool = True,
+                               extreme: str | None = None) -> str:
+        """`_comprehension` (its list, or its tuple when frozen) as a call of a hoisted function;
+        with `extreme`, that built-in of the list, in one pass as in `_extreme_loop`."""
+        guard, first = self.bind(node.generators[0][1], env, False)
+
+        def build() -> None:
+            if extreme is None:
+                self.emit("out = []")
+                depth, element = self._loop_head(node, "it", 1, env)
+                self.emit(f"out.append({element})", depth)
+                self.emit("return tuple(out)" if frozen else "return out")
+                return
+            self.emit("best = None")
+            self.emit("try:")
+            depth, element = self._loop_head(node, "it", 2, env)
+            self.emit(f"x = {element}", depth)
+            self.emit(f"if x is not None and (best is None or x {_EXTREME_TEST[extreme]} best): best = x", depth)
+            self.emit("except TypeError:")
+            self.emit("out = []", 2)
+            depth, element = self._loop_head(node, "it", 2, env)
+            self.emit(f"out.append({element})", depth)
+            self.emit(f"return {self.global_fn('b', LIST_EXTREMES[extreme])}(out)", 2)
+            self.emit("return best")
+
+        ident, args = self._hoisted(build)
+        return f"(None if {guard} is None else {ident}({first}{args}))"
+
+    def _hoisted_quantifier(self, node: ir.Quant, env: dict[str, str], collection: str) -> str:
+        """`any(…)`/`all(…)` over the collection (not absent) as a call of a hoisted function."""
+        exists = node.kind == "exists"
+
+        def build() -> None:
+            inner = dict(env)
+            loop = inner[node.var] = f"l{len(env)}_{next(self.tmp)}"
+            self.emit(f"for {loop} in it:")
+            test = self.truth(node.condition, inner)
+            if exists:
+                self.emit(f"if {test}: return True", 2)
+            else:
+                self.emit(f"if not {test}: return False", 2)
+            self.emit(f"return {not exists}")
+
+        ident, args = self._hoisted(build)
+        return f"{ident}({collection}{args})"
+
     # ------------------------------------------------------------ statements
     def emit(self, line: str, indent: int = 1) -> None:
         self.lines.append("    " * indent + line)
+
+    def definition(self, name: str, expr: ir.Node) -> None:
+        """`v = expr` for one definition, in evaluate's order (definitions always run)."""
+        target = self.var(name)
+        if not self._extreme_loop(target, expr):
+            self.emit(f"{target} = {self.ex(expr, {})}")
+
+    def _extreme_loop(self, target: str, node: ir.Node, indent: int = 1) -> bool:
+        """`最早/最晚/最小/最大（[… 对于 … 若 …]）` as statements: one pass over the collection
+        keeping the best so far, instead of building the comprehension's list and then the list
+        of its present values. The comparisons are min's/max's own (`item < best`, the first of
+        equals kept). On any TypeError (dates mixed with times among them) the pass is made again
+        the general way: the comprehension's list, built with statements, given to the list
+        implementation — that case's result or error. (No comprehension here: it would turn
+        evaluate's locals into cells.)"""
+        if not (isinstance(node, ir.Builtin) and node.name in _EXTREME_TEST and len(node.args) == 1
+                and isinstance(node.args[0], ir.Comp) and node.args[0].sort_key is None):
+            return False
+        comp: ir.Comp = node.args[0]
+        guard, first = self.bind(comp.generators[0][1], {}, False)
+        self.emit(f"{target} = None", indent)
+        if not self.never_none(comp.generators[0][1]):
+            self.emit(f"if {guard} is not None:", indent)
+            indent += 1
+        self.emit("try:", indent)
+        x = self.t()
+        depth, element = self._loop_head(comp, first, indent + 1)
+        self.emit(f"{x} = {element}", depth)
+        test = _EXTREME_TEST[node.name]
+        self.emit(f"if {x} is not None and ({target} is None or {x} {test} {target}): {target} = {x}", depth)
+        self.emit("except TypeError:", indent)
+        values = self.t()
+        self.emit(f"{values} = []", indent + 1)
+        depth, element = self._loop_head(comp, first, indent + 1)
+        self.emit(f"{values}.append({element})", depth)
+        self.emit(f"{target} = {self.global_fn('b', LIST_EXTREMES[node.name])}({values})", indent + 1)
+        return True
+
+    def _loop_head(self, comp: ir.Comp, first: str, indent: int,
+                   env: dict[str, str] | None = None) -> tuple[int, str]:
+        """The comprehension's loops and filter as statements (the first collection already
+        evaluated, in `first`): the indent of their body and the element's expression there."""
+        inner: dict[str, str] = dict(env or {})
+        depth = indent
+        for i, (var, coll) in enumerate(comp.generators):
+            loop = f"l{len(inner)}_{next(self.tmp)}"
+            # later collections as in `_comprehension`: pure, absent iterates as empty
+            source = first if i == 0 else f"({self.ex(coll, inner, True)} or ())"
+            self.emit(f"for {loop} in {source}:", depth)
+            inner[var] = loop
+            depth += 1
+        if comp.condition is not None:
+            self.emit(f"if {self.truth(comp.condition, inner)}:", depth)
+            depth += 1
+        return depth, self.ex(comp.element, inner)
 
     def rule_applicability(self, key: str) -> str:
         ident = self.var("规则:" + key)
@@ -432,6 +574,7 @@ class _Gen:
 
     def generate(self) -> str:
         p = self.program
+        self.hoist = True
         # Functions and tables that read only their parameters, constants and each other are
         # defined once, beside evaluate, instead of as closures rebuilt on every call.
         self.used = set()
@@ -440,6 +583,8 @@ class _Gen:
         closed = all(n.startswith("函数:") for n in self.used)
         self.used = None
         hoisted = self.lines if closed else []
+        if not closed:
+            self.helpers = []  # made again with the functions inside evaluate
         self.lines = [*hoisted, "def evaluate(facts, now):", "    _get = facts.get"]
         for spec in p.inputs:
             ident = self.var(spec.name)
@@ -453,12 +598,12 @@ class _Gen:
                 self.function(spec)
         for name in p.order:
             if name in p.definitions:
-                self.emit(f"{self.var(name)} = {self.ex(p.definitions[name].expr, {})}")
+                self.definition(name, p.definitions[name].expr)
             else:
                 self.conclusion(p.conclusions[name])
         out = ", ".join(f"{self.const(n)}: {self.var(n)}" for n in p.conclusions)
         self.emit(f"return {{{out}}}")
-        return "\n".join(self.lines) + "\n"
+        return "\n".join([*self.helpers, *self.lines]) + "\n"
 
 
 def _operator_text(key: str, left: str, right: str) -> str:
@@ -470,6 +615,16 @@ def _operator_text(key: str, left: str, right: str) -> str:
     if key == "not_member":
         return f"{left} not in {right}"
     return f"{left} {_INLINE_COMPARE[key[3:-6]]} {right}"
+
+
+def _number(name: str) -> int:
+    """The counter in a loop variable's or temporary's name (`l0_12`, `t12`); -1 for names
+    that are never bound inside a hoisted function (`v3`, `a0`, `now`)."""
+    if name[0] == "t":
+        return int(name[1:])
+    if name[0] == "l":
+        return int(name.split("_")[1])
+    return -1
 
 
 def _same_types(*nodes: ir.Node) -> bool:

@@ -166,3 +166,146 @@ def test_list_extremes_agree_with_the_general_builtins() -> None:
         general = BUILTINS[name][1](DATETIME, "四舍五入")
         for values in samples:
             assert fast(None if values is None else list(values)) == general(values)
+
+
+EXTREME_LOOPS = HEAD + """
+输入：
+  时刻们：列表（时间），默认 []
+  单们：列表（记录（件：列表（记录（时刻：时间，数量：数）））），可选
+  额们：列表（金额），可选
+结论：
+  甲：时间
+  乙：时间
+  丙：时间
+  丁：金额
+  戊：金额
+  己：时间
+定义 最早时刻 = 最早（[刻 对于 刻 属于 时刻们]）
+定义 最晚时刻 = 最晚（[刻 对于 刻 属于 时刻们 若 刻 有值]）
+定义 嵌套最早 = 最早（[件.时刻 对于 单 属于 单们 对于 件 属于 单.件 若 件.数量 > 1]）
+定义 最小额 = 最小（[额 对于 额 属于 额们]）
+定义 最大额 = 最大（[额 对于 额 属于 额们 若 额 > 1元]）
+定义 两者较早 = 最早（最早时刻，嵌套最早）
+规则 R1 汇总：
+  依据 政策 "一"
+  则 甲 = 最早时刻，乙 = 最晚时刻，丙 = 嵌套最早，丁 = 最小额，戊 = 最大额，己 = 两者较早
+"""
+
+
+def _extreme_facts() -> list[dict]:
+    from datetime import date
+    from decimal import Decimal as D
+
+    t1, t2, t3 = datetime(2022, 1, 2, 10), datetime(2022, 1, 1, 23), datetime(2022, 1, 1)
+    return [
+        {},
+        {"时刻们": ()},
+        {"时刻们": (None,)},
+        {"时刻们": (t1, None, t2, t3)},
+        {"时刻们": (t3, t3.replace(), t1)},  # equals: the first is kept, as min/max do
+        {"时刻们": (date(2022, 1, 1), t2, date(2022, 1, 3))},  # dates mix with times: fallback
+        {"时刻们": (t1, date(2022, 1, 2))},
+        {"时刻们": (t1, "x")},  # incomparable: the same error as the general way
+        {"单们": ({"件": ({"时刻": t1, "数量": D(2)}, {"时刻": t2, "数量": D(1)})},
+                  {"件": ({"时刻": t3, "数量": D(5)},)}, {"件": None}, None)},
+        {"单们": ({"件": ({"时刻": t1, "数量": D(2)}, {"时刻": date(2022, 1, 1), "数量": D(2)})},)},
+        {"额们": (D("1.50"), D("1.5"), None, D("0.99"))},
+        {"额们": (D("2.0"), D("2.00"))},
+        {"额们": ()},
+    ]
+
+
+@pytest.mark.parametrize("facts", _extreme_facts())
+def test_extremes_over_comprehensions_in_one_pass(facts: dict) -> None:
+    book = load_source(EXTREME_LOOPS)
+    assert "except TypeError:" in book.evaluator.source  # definitions take the loop
+    try:
+        compiled = repr(book.evaluator.evaluate(facts, NOW))
+    except Exception as exc:  # noqa: BLE001 - the same failure both ways
+        # the compiled evaluator reports the walker's TypeError as 求值失败：TypeError: …
+        compiled = str(exc).removeprefix("求值失败：")
+    try:
+        reference = repr(book.walker.evaluate(dict(facts), NOW)[0])
+    except Exception as exc:  # noqa: BLE001
+        reference = f"{type(exc).__name__}: {exc}"
+    assert compiled == reference
+
+
+def test_extremes_of_two_agree_with_the_general_builtins() -> None:
+    from datetime import date
+    from decimal import Decimal as D
+
+    from dsl.builtins import BUILTINS, PAIR_EXTREMES
+    from dsl.types import DATETIME
+
+    t = datetime(2022, 1, 1, 12)
+    samples = [None, t, date(2022, 1, 1), date(2022, 1, 2), datetime(2022, 1, 1), D("1.0"), D("1.00"),
+               D("0.5"), "x"]
+    for name, fast in PAIR_EXTREMES.items():
+        general = BUILTINS[name][1](DATETIME, "四舍五入")
+        for a in samples:
+            for b in samples:
+                try:
+                    want = repr(general(a, b))
+                except TypeError as exc:
+                    want = str(exc)
+                try:
+                    got = repr(fast(a, b))
+                except TypeError as exc:
+                    got = str(exc)
+                assert got == want, (name, a, b)
+
+
+HOISTED = HEAD + """
+
+输入：
+  单们：列表（记录（件：列表（记录（时刻：时间，数量：数）））），可选
+  界限：数，可选
+  标签：列表（文本），默认 []
+结论：
+  合计：数
+  件数：数
+  都大：是否
+  有新：是否
+  最早件：时间
+  每单最早：列表（时间）
+函数 计大（xs：列表（数）） = 计数（[x 对于 x 属于 xs 若 x > 界限]）
+规则 R1 汇总：
+  依据 政策 "一"
+  则 合计 = 求和（[件.数量 对于 单 属于 单们 对于 件 属于 单.件 若 件.数量 > 界限]），
+    件数 = 计大（[件.数量 对于 单 属于 单们 对于 件 属于 单.件]），
+    都大 = 所有 单 属于 单们 满足 存在 件 属于 单.件 满足 件.数量 > 界限，
+    有新 = 存在 t 属于 标签 满足 t 以 "新" 开头，
+    最早件 = 若 界限 有值 则 最早（[件.时刻 对于 单 属于 单们 对于 件 属于 单.件]） 否则 空，
+    每单最早 = [最早（[件.时刻 对于 件 属于 单.件 若 件.数量 > 界限]） 对于 单 属于 单们]
+"""
+
+
+def _hoisted_facts() -> list[dict]:
+    from datetime import date
+    from decimal import Decimal as D
+
+    t1, t2 = datetime(2022, 1, 2, 10), datetime(2022, 1, 1, 23)
+    orders = ({"件": ({"时刻": t1, "数量": D(2)}, {"时刻": t2, "数量": D(1)})},
+              {"件": ({"时刻": t2, "数量": D(5)}, None)}, {"件": None}, None, {"件": ()})
+    return [
+        {},
+        {"界限": D(1)},
+        {"单们": orders},
+        {"单们": orders, "界限": D(1), "标签": ("旧", "新品")},
+        {"单们": orders, "界限": D(0), "标签": ("旧", None)},
+        {"单们": orders[:2], "界限": D(0)},
+        {"单们": ({"件": ({"时刻": date(2022, 1, 1), "数量": D(2)}, {"时刻": t1, "数量": D(3)})},),
+         "界限": D(1)},  # dates mixed with times in 最早: the general way
+    ]
+
+
+@pytest.mark.parametrize("facts", _hoisted_facts())
+def test_comprehensions_and_quantifiers_as_hoisted_functions(facts: dict) -> None:
+    book = load_source(HOISTED)
+    source = book.evaluator.source
+    assert " for " not in source.split("def evaluate(")[1]  # every loop is a hoisted function
+    # no temporaries or other locals turned into cells: only what 计大 (defined inside) reads
+    assert book.evaluator._fn.__code__.co_cellvars == ("v1",)
+    compiled, reference = both(book, facts)
+    assert repr(compiled) == repr(reference)
