@@ -51,10 +51,11 @@ class _Decline(Exception):
 
 
 _SAFE_BUILTINS = {"type": type, "len": len, "tuple": tuple, "dict": dict, "str": str,
-                  "list": list, "None": None, "True": True, "False": False}
+                  "list": list, "None": None, "True": True, "False": False, "Exception": Exception}
 _CACHE_LIMIT = 4096
 _MONEY_PLAIN = re.compile(r"[0-9]{1,18}\.[0-9]{2}")
 _MONEY_SPELLED = re.compile(r"[¥￥]?([0-9]{1,18})(?:\.([0-9]{1,2}))?元?")
+_YEN = ("¥", "￥")
 _fromisoformat = datetime.fromisoformat
 
 
@@ -96,6 +97,13 @@ def _money_decoder() -> Callable[[Any], Any]:
         if type(raw) is str:
             if plain(raw) is not None:
                 return Decimal(raw)
+            # "¥29.70", "29.70元": the same two places once the sign and the unit are off
+            # (what _MONEY_SPELLED accepts, and the same Decimal it builds)
+            text = raw[:-1] if raw[-1:] == "元" else raw
+            if text[:1] in _YEN:
+                text = text[1:]
+            if plain(text) is not None:
+                return Decimal(text)
             m = spelled(raw)
             if m is not None:  # "¥29.7", "29元": what parse_money gives, quantized to 分
                 whole, cents = m.groups()
@@ -210,9 +218,17 @@ class _Builder:
         self._decoders[t] = ident
         return ident
 
-    def convert(self, var: str, t: AnyType, pad: str) -> list[str]:
-        """Lines that replace `var` (not None) by its decoded value; common cases inline."""
+    def convert(self, var: str, t: AnyType, pad: str, lists: bool = False) -> list[str]:
+        """Lines that replace `var` (not None) by its decoded value; common cases inline, and
+        with `lists` (the case's own fields, not a record's) lists too."""
+        if lists and isinstance(t, ListType):
+            return self._list_lines(var, t, pad)
         dec = self.decoder(t)
+        if t == MONEY:
+            # the first test of _money_decoder inline; every other spelling goes there
+            self.ns["_money_plain"], self.ns["_Decimal"] = _MONEY_PLAIN.fullmatch, Decimal
+            return [f"{pad}if type({var}) is str and _money_plain({var}) is not None: {var} = _Decimal({var})",
+                    f"{pad}else: {var} = {dec}({var})"]
         if t == TEXT:
             return [f"{pad}if type({var}) is not str: {var} = {dec}({var})"]
         if t == BOOL:
@@ -230,72 +246,89 @@ class _Builder:
 
     def _record_body(self, t: RecordType, raw: str, pad: str) -> tuple[list[str], str]:
         """Lines that decode the record in `raw` into locals, and the dict expression."""
-        known = self.const(frozenset(f.name for f in t.fields))
-        # not an object, or a stray field that deserves a warning: the codec decides
-        body = [f"{pad}if type({raw}) is not dict or not {known}.issuperset({raw}): raise _Decline",
-                f"{pad}g = {raw}.get"]
+        required = [f for f in t.fields if not f.optional]
+        # not an object: the codec decides
+        # (`gx`, not the case's `g`: a list of records is decoded inline in the case's body)
+        body = [f"{pad}if type({raw}) is not dict: raise _Decline", f"{pad}gx = {raw}.get"]
         out = []
+        present = [str(len(required))]
         for i, f in enumerate(t.fields):
             key = self.const(f.name)
-            body.append(f"{pad}f{i} = g({key})")
+            body.append(f"{pad}f{i} = gx({key})")
             if f.optional:
                 body.append(f"{pad}if f{i} is not None:")
                 body += self.convert(f"f{i}", f.type, pad + "    ")
+                present.append(f"(f{i} is not None or {key} in {raw})")
             else:
                 body.append(f"{pad}if f{i} is None: raise _Decline")
                 body += self.convert(f"f{i}", f.type, pad)
             out.append(f"{key}: f{i}")
+        # A stray field deserves a warning: the codec decides. Every required field is there
+        # (or we declined), so the record has no other field exactly when its size is the
+        # number of known fields present.
+        body.append(f"{pad}if len({raw}) != {' + '.join(present)}: raise _Decline")
         return body, "{" + ", ".join(out) + "}"
+
+    def _list_lines(self, var: str, t: ListType, pad: str) -> list[str]:
+        """Lines that replace the list in `var` by its tuple of decoded elements (no call)."""
+        lines = [f"{pad}if type({var}) is not list: raise _Decline"]
+        if isinstance(t.element, RecordType):
+            body, value = self._record_body(t.element, "x", pad + "    ")
+            return [*lines, f"{pad}items = []", f"{pad}for x in {var}:", *body,
+                    f"{pad}    items.append({value})", f"{pad}{var} = tuple(items)"]
+        element = self.decoder(t.element)
+        if t.element == TEXT:  # texts as they are, unless one is not a string
+            return [*lines, f"{pad}for x in {var}:",
+                    f"{pad}    if type(x) is not str: {var} = tuple([{element}(x) for x in {var}]); break",
+                    f"{pad}else: {var} = tuple({var})"]
+        return [*lines, f"{pad}{var} = tuple([{element}(x) for x in {var}])"]
 
     def _record(self, ident: str, t: RecordType) -> None:
         body, value = self._record_body(t, "raw", "    ")
         self.lines += [f"def {ident}(raw):", *body, f"    return {value}"]
 
     def _list(self, ident: str, t: ListType) -> None:
-        if isinstance(t.element, RecordType):
-            # the record's body inline in the loop: one call less per trace event
-            body, value = self._record_body(t.element, "x", "        ")
-            self.lines += [f"def {ident}(raw):",
-                           "    if type(raw) is not list: raise _Decline",
-                           "    out = []",
-                           "    for x in raw:", *body, f"        out.append({value})",
-                           "    return tuple(out)"]
-            return
-        element = self.decoder(t.element)
-        self.lines += [f"def {ident}(raw):",
-                       "    if type(raw) is not list: raise _Decline",
-                       f"    return tuple([{element}(x) for x in raw])"]
+        self.lines += [f"def {ident}(raw):", *self._list_lines("raw", t, "    "), "    return raw"]
 
     def facts(self, decoder: FactsDecoder) -> None:
+        """`fast(raw)` (raises to decline), `decode(raw, path, file)` and `decode_fast(raw)`,
+        each with the whole body inline (no call between the caller and the work)."""
         known = self.const(decoder._known)
-        body = ["def decode(raw):",
-                f"    if type(raw) is not dict or not {known}.issuperset(raw): raise _Decline",
-                "    g = raw.get",
-                "    out = {}"]
+        pad = "        "
+        body = [f"{pad}if type(raw) is not dict or not {known}.issuperset(raw): raise _Decline",
+                f"{pad}g = raw.get",
+                f"{pad}out = {{}}"]
         for spec in decoder.specs:
             key = self.const(spec.name)
             required = not (spec.optional or spec.has_default)
-            body.append(f"    v = g({key})")
+            body.append(f"{pad}v = g({key})")
             if required:
                 # absent or null: an alias may stand in, or it is an error — the codec decides
-                body.append("    if v is None: raise _Decline")
-                body += self.convert("v", spec.type, "    ")
-                body.append(f"    out[{key}] = v")
+                body.append(f"{pad}if v is None: raise _Decline")
+                body += self.convert("v", spec.type, pad, lists=True)
+                body.append(f"{pad}out[{key}] = v")
                 continue
             heads = sorted({a.split(".")[0] for a in spec.aliases})
             if heads:
                 test = " or ".join(f"{self.const(h)} in raw" for h in heads)
-                body.append(f"    if v is None and ({test}): raise _Decline")
-            body.append("    if v is not None:")
-            body += self.convert("v", spec.type, "        ")
-            body.append(f"        out[{key}] = v")
-        body.append("    return out")
-        self.lines += body
+                body.append(f"{pad}if v is None and ({test}): raise _Decline")
+            body.append(f"{pad}if v is not None:")
+            body += self.convert("v", spec.type, pad + "    ", lists=True)
+            body.append(f"{pad}    out[{key}] = v")
+        self.lines += ["def fast(raw):", *(line[4:] for line in body), "    return out",
+                       "def decode(raw, path='$', file=None):", "    try:", *body,
+                       "    except Exception:",  # whatever went wrong, the codec says it properly
+                       "        return _codec_decode(raw, path, file)",
+                       "    return out, []",
+                       "def decode_fast(raw):", "    try:", *body,
+                       "    except Exception:",
+                       "        return None",
+                       "    return out"]
 
-    def build(self, name: str) -> tuple[Callable[..., Any], str]:
+    def build(self) -> str:
         source = "\n".join(self.lines) + "\n"
-        exec(compile(source, f"<快速解码 {name}>", "exec"), self.ns)  # noqa: S102
-        return self.ns[name], source
+        exec(compile(source, "<快速解码 decode>", "exec"), self.ns)  # noqa: S102
+        return source
 
 
 _SCALARS: dict[Type, Callable[[], Callable[[Any], Any]]] = {
@@ -318,21 +351,28 @@ class FastFactsDecoder(FactsDecoder):
     def __init__(self, inputs: Iterable[Any]) -> None:
         super().__init__(inputs)
         builder = _Builder()
+        builder.ns["_codec_decode"] = super().decode
         builder.facts(self)
-        self._fast, self.source = builder.build("decode")
+        self.source = builder.build()
+        # The generated functions themselves, not methods that call them: one call per case.
+        self._fast = builder.ns["fast"]
+        self.decode = builder.ns["decode"]  # type: ignore[method-assign]
+        self.decode_fast = builder.ns["decode_fast"]  # type: ignore[method-assign]
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (FastFactsDecoder, (self.specs,))
 
-    def decode(self, raw: Any, path: str = "$",
+    def decode(self, raw: Any, path: str = "$",  # type: ignore[override]
                file: str | None = None) -> tuple[dict[str, Any], list[Any]]:
+        """(Replaced in each instance by the generated function of the same meaning.)"""
         try:
             return self._fast(raw), []
         except Exception:  # noqa: BLE001 - whatever went wrong, the codec says it properly
             return super().decode(raw, path, file)
 
     def decode_fast(self, raw: Any) -> dict[str, Any] | None:
-        """The decoded facts, or None when the codec must decide (errors or warnings)."""
+        """The decoded facts, or None when the codec must decide (errors or warnings).
+        (Replaced in each instance by the generated function of the same meaning.)"""
         try:
             return self._fast(raw)
         except Exception:  # noqa: BLE001
