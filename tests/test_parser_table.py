@@ -70,3 +70,22 @@ def test_shipped_tables_parse_like_built_ones(monkeypatch: pytest.MonkeyPatch) -
     assert any(isinstance(r, list) for r in results["built"].values())  # errors were exercised
     for name in corpus:
         assert results["shipped"][name] == results["built"][name], name
+
+
+def test_stale_damaged_or_missing_table_falls_back_to_building(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    grammar = P.grammar_path().read_text(encoding="utf-8")
+    assert P._shipped_lark(grammar + "\n// an edit") is None  # header no longer matches
+    damaged = tmp_path / "damaged.bin"
+    damaged.write_bytes(P.parser_table_header(grammar) + b"\nnot a table")
+    monkeypatch.setattr(P, "PARSER_TABLE", damaged)
+    assert P._shipped_lark(grammar) is None
+    monkeypatch.setattr(P, "PARSER_TABLE", tmp_path / "missing.bin")
+    assert P._shipped_lark(grammar) is None
+    monkeypatch.setenv("RULEBOOK_NO_CACHE", "1")
+    P._lark.cache_clear()
+    try:
+        module = P.parse((ROOT / "rulebooks" / "lighthouse.rules").read_text(encoding="utf-8"))
+        assert module.items
+    finally:
+        P._lark.cache_clear()
