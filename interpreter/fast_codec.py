@@ -56,6 +56,8 @@ _CACHE_LIMIT = 4096
 _MONEY_PLAIN = re.compile(r"[0-9]{1,18}\.[0-9]{2}")
 _MONEY_SPELLED = re.compile(r"[¥￥]?([0-9]{1,18})(?:\.([0-9]{1,2}))?元?")
 _YEN = ("¥", "￥")
+#: characters 4, 7, 10, 13 and 16 of the canonical times (codec._parse_datetime_fast's test)
+_SEPARATORS = frozenset({"-- ::", "--T::"})
 _fromisoformat = datetime.fromisoformat
 
 
@@ -234,11 +236,11 @@ class _Builder:
         if t == BOOL:
             return [f"{pad}if {var} is not True and {var} is not False: {var} = {dec}({var})"]
         if t == DATETIME:
-            # codec._parse_datetime_fast's test and parser, inline; a ValueError declines
-            self.ns["_fromisoformat"] = _fromisoformat
+            # codec._parse_datetime_fast's test and parser, inline; a ValueError declines. The
+            # test of characters 4, 7, 10, 13 and 16 as one slice: "--T::" or "-- ::"
+            self.ns["_fromisoformat"], self.ns["_SEPARATORS"] = _fromisoformat, _SEPARATORS
             v = var
-            return [f"{pad}if type({v}) is str and len({v}) == 19 and {v}[10] in ' T' and {v}[4] == '-' "
-                    f"and {v}[7] == '-' and {v}[13] == ':' and {v}[16] == ':':",
+            return [f"{pad}if type({v}) is str and len({v}) == 19 and {v}[4:17:3] in _SEPARATORS:",
                     f"{pad}    {v} = _fromisoformat({v})",
                     f"{pad}    if {v}.tzinfo is not None: raise _Decline",
                     f"{pad}else: {v} = {dec}({v})"]
@@ -446,16 +448,36 @@ def _encoder_for(t: AnyType) -> Callable[[Any], Any]:
     return lambda value: encode_value(value, t)
 
 
+#: "YYYY-MM-DD" by date ordinal, and "00" … "99": isoformat(" ") spends most of its time in
+#: a printf; dates repeat, so the text is mostly two lookups and an f-string
+_DATE_TEXT: dict[int, str] = {}
+_TWO_DIGITS = tuple(f"{i:02d}" for i in range(100))
+
+
+def _date_text(value: datetime) -> str:
+    """The date part of `value.isoformat(" ")`, remembered by ordinal."""
+    if len(_DATE_TEXT) >= _CACHE_LIMIT:
+        _DATE_TEXT.clear()
+    text = _DATE_TEXT[value.toordinal()] = value.isoformat(" ")[:10]
+    return text
+
+
 def _inline_encoding(t: AnyType, fallback: str) -> str:
     """The encoder call for `x`, with the everyday case of its type written inline (the same
-    tests as `_enc_plain`, `_enc_money`, `_enc_datetime`; anything else calls the encoder)."""
+    tests as `_enc_plain`, `_enc_money`, `_enc_datetime`, `_enc_text_list`; anything else calls
+    the encoder)."""
     if t == MONEY:
-        return f"(str(x.quantize(_CENT, rounding=_HALF_UP)) if type(x) is _Decimal else {fallback}(x))"
+        return f"(str(x.quantize(_CENT, _HALF_UP)) if type(x) is _Decimal else {fallback}(x))"
     if t == DATETIME:
-        return (f"(x.isoformat(' ') if type(x) is _datetime and not x.microsecond and x.tzinfo is None"
+        # x.isoformat(" ") for naive whole-second times of years ≥ 1000, in pieces
+        text = ("f'{_dates(x.toordinal()) or _date_text(x)} "
+                "{_two[x.hour]}:{_two[x.minute]}:{_two[x.second]}'")
+        return (f"({text} if type(x) is _datetime and not x.microsecond and x.tzinfo is None"
                 f" and x.year >= 1000 else {fallback}(x))")
     if t in (BOOL, TEXT) or isinstance(t, EnumType):
         return f"(x if x is True or x is False or type(x) is str else {fallback}(x))"
+    if isinstance(t, ListType) and (t.element == TEXT or isinstance(t.element, EnumType)):
+        return f"([] if x == () else {fallback}(x))"  # the empty tuple: nothing to look at
     return f"{fallback}(x)"
 
 
@@ -467,7 +489,8 @@ class ConclusionEncoder:
         self._names = frozenset(self.types)
         ns: dict[str, Any] = {"__builtins__": _SAFE_BUILTINS}
         items = []
-        ns.update(_Decimal=Decimal, _datetime=datetime, _CENT=CENT, _HALF_UP=ROUND_HALF_UP)
+        ns.update(_Decimal=Decimal, _datetime=datetime, _CENT=CENT, _HALF_UP=ROUND_HALF_UP,
+                  _dates=_DATE_TEXT.get, _date_text=_date_text, _two=_TWO_DIGITS)
         for i, (name, t) in enumerate(self.types.items()):
             ns[f"k{i}"], ns[f"e{i}"] = name, _encoder_for(t)
             items.append(f"k{i}: (None if (x := g(k{i})) is None else {_inline_encoding(t, f'e{i}')})")
