@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import field, frozen
 
@@ -32,11 +32,12 @@ from dsl.compiler import CompiledEvaluator, compile_program
 from dsl.diagnostics import Diagnostic, RulebookError
 from dsl.parser import parse
 from dsl.values import SHANGHAI, ValueSyntaxError, parse_datetime
-from interpreter.codec import decode_value
 from interpreter.errors import CaseError, CaseWarning
-from interpreter.fast_codec import ConclusionEncoder, FastFactsDecoder
-from interpreter.trace import Trace
-from interpreter.tree_walker import TreeWalker
+
+if TYPE_CHECKING:
+    from interpreter.fast_codec import ConclusionEncoder, FastFactsDecoder
+    from interpreter.trace import Trace
+    from interpreter.tree_walker import TreeWalker
 
 BUNDLED = ("shipping", "campaign_price", "filing", "aftersales", "lighthouse")
 _RULEBOOK_DIRS = (
@@ -164,9 +165,7 @@ class Rulebook:
         self.name = program.name or name or ""
         self.version = program.version or ""
         self._param_overrides = dict(params or {})
-        self.decoder = FastFactsDecoder(program.inputs)
         self.conclusion_types = {n: c.type for n, c in program.conclusions.items()}
-        self.encode = ConclusionEncoder(self.conclusion_types)
         self._lock = threading.Lock()
 
     # -- evaluators are built on first use and then shared
@@ -191,7 +190,21 @@ class Rulebook:
 
     @cached_property
     def walker(self) -> TreeWalker:
+        from interpreter.tree_walker import TreeWalker
+
         return TreeWalker(self.program, self._param_overrides)
+
+    @cached_property
+    def decoder(self) -> FastFactsDecoder:
+        from interpreter.fast_codec import FastFactsDecoder
+
+        return FastFactsDecoder(self.program.inputs)
+
+    @cached_property
+    def encode(self) -> ConclusionEncoder:
+        from interpreter.fast_codec import ConclusionEncoder
+
+        return ConclusionEncoder(self.conclusion_types)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"program": self.program, "diagnostics": self.diagnostics, "name": self.name,
@@ -211,6 +224,8 @@ class Rulebook:
                 close = difflib.get_close_matches(name, list(self.program.params), n=1)
                 hint = f"，是否想写「{close[0]}」？" if close else ""
                 raise CaseError(f"规则书「{self.name}」没有参数「{name}」{hint}")
+            from interpreter.codec import decode_value
+
             decoded[name] = raw if not isinstance(raw, (str, int, float, list, dict, bool)) else \
                 decode_value(raw, spec.type, f"参数.{name}")
         return Rulebook(self.program, self.diagnostics, self.name, decoded)
