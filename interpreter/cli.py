@@ -178,7 +178,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         facts, warnings = book.decode(case, file=file)
         for w in warnings:
             _err(f"{file}：警告：{w.json_path + '：' if w.json_path else ''}{w.message}")
-        decision = book.evaluate(facts, args.now, decoded=True)
+        decision = book.evaluate(facts, args.now, decoded=True, explain=True)
         results.append((book, reason, decision))
     for book, reason, _ in results:
         if reason:
