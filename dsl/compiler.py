@@ -22,11 +22,12 @@ from typing import Any
 
 from dsl import ir
 from dsl.builtins import BUILTINS, LIST_EXTREMES, PAIR_EXTREMES
-from dsl.operations import cell_matches, make_ops, version_active
+from dsl.operations import ROUNDING_MODES, cell_matches, make_ops, version_active
 from dsl.operations import comprehension_sort_key as _sort_key
 from dsl.runtime_errors import EvaluationError, RuleConflict
 from dsl.types import BOOL as _BOOL
 from dsl.types import DATE, DATETIME, DURATION, MONEY, NUMBER
+from dsl.values import CENT, Percent
 
 _ORDERED_SCALARS = {DATE, DATETIME, DURATION, MONEY, NUMBER}
 
@@ -38,6 +39,11 @@ _SIMPLE_KINDS = {"input", "param", "define", "conclusion", "local", "now"}
 _READS_LIST = {"最早", "最晚", "最小", "最大", "求和", "平均", "计数"}
 _INLINE_BINARY = {"add": "+", "sub": "-", "mul": "*"}
 _INLINE_COMPARE = {"=": "==", "≠": "!=", "<": "<", "≤": "<=", ">": ">", "≥": ">="}
+#: operations on two present operands written as Python (`operations.make_ops` has the same)
+_INLINE_TEXT = {"member": "{0} in {1}", "not_member": "{0} not in {1}", "contains": "{1} in {0}",
+                "starts": "{0}.startswith({1})", "ends": "{0}.endswith({1})"}
+#: rounding money products inlined by `_Gen._inline_rounded`
+_ROUNDED_PRODUCTS = {"money_mul_pct", "pct_mul_money", "money_mul_num", "num_mul_money"}
 #: how min (最早, 最小) and max (最晚, 最大) replace their current pick: `item < best`
 _EXTREME_TEST = {"最早": "<", "最小": "<", "最晚": ">", "最大": ">"}
 #: the generated names that can be locals of evaluate or of a function (see `_Gen._hoisted`)
@@ -198,6 +204,10 @@ class _Gen:
                 return f"(None if {' or '.join(guard)} else {test})" if guard else f"({test})"
             case ir.Op(key=key, args=(a, b)) if not pure and self._inline(key, a, b):
                 return self._inline_binary(key, a, b, env)
+            case ir.Op(key=key, args=(a, b)) if not pure and key in _ROUNDED_PRODUCTS:
+                return self._inline_rounded(key, a, b, env)
+            case ir.Op(key="list_concat", args=(a, b)) if not pure and _tuple_valued(a) and _tuple_valued(b):
+                return f"({self.ex(a, env)} + {self.ex(b, env)})"  # tuple(a) + tuple(b), never absent
             case ir.Op(key=key, args=args):
                 return f"{self.op(key)}({', '.join(self.ex(x, env, pure) for x in args)})"
             case ir.Logic(op="not", args=(a,)):
@@ -266,7 +276,7 @@ class _Gen:
         raise TypeError(f"unknown IR node {node!r}")  # pragma: no cover
 
     def _inline(self, key: str, a: ir.Node, b: ir.Node) -> bool:
-        if key in _INLINE_BINARY or key in ("member", "not_member"):
+        if key in _INLINE_BINARY or key in _INLINE_TEXT:
             return True
         if key.startswith("cmp") and key.endswith(":plain"):
             return True
@@ -281,6 +291,24 @@ class _Gen:
         if not guard:
             return f"({expr})"
         return f"(None if {' or '.join(guard)} else {expr})"
+
+    def _inline_rounded(self, key: str, a: ir.Node, b: ir.Node, env: dict[str, str]) -> str:
+        """金额 × 百分比/数 as `operations.make_ops` computes it (the product rounded to 分 in the
+        rulebook's mode), without its two calls; a constant percentage's points are a constant."""
+        fa, na = self.bind(a, env, False)
+        fb, nb = self.bind(b, env, False)
+        money, factor = (na, nb) if key.startswith("money") else (nb, na)
+        other = b if key.startswith("money") else a
+        if "pct" in key:
+            known = _constant_value(other, self.params)
+            factor = self.const(known.points) if isinstance(known, Percent) else f"{factor}.points"
+            product = f"{money} * {factor} / 100"
+        else:
+            product = f"{money} * {factor}" if key.startswith("money") else f"{factor} * {money}"
+        mode = self.const(ROUNDING_MODES[self.program.rounding])
+        expr = f"({product}).quantize({self.const(CENT)}, {mode})"
+        guard = [f"{first} is None" for first, node in ((fa, a), (fb, b)) if not self.never_none(node)]
+        return f"(None if {' or '.join(guard)} else {expr})" if guard else expr
 
     def _logic(self, op: str, args: list[ir.Node], env: dict[str, str]) -> str:
         """Kleene logic, short-circuiting like the reference evaluator."""
@@ -610,11 +638,26 @@ def _operator_text(key: str, left: str, right: str) -> str:
     """The Python operator for an inlinable operation key, between two operand names."""
     if key in _INLINE_BINARY:
         return f"{left} {_INLINE_BINARY[key]} {right}"
-    if key == "member":
-        return f"{left} in {right}"
-    if key == "not_member":
-        return f"{left} not in {right}"
+    if key in _INLINE_TEXT:
+        return _INLINE_TEXT[key].format(left, right)
     return f"{left} {_INLINE_COMPARE[key[3:-6]]} {right}"
+
+
+def _constant_value(node: ir.Node, params: dict[str, Any]) -> Any:
+    """The value of a constant or a parameter (None when it is neither, or is absent)."""
+    if isinstance(node, ir.Const):
+        return node.value
+    if isinstance(node, ir.Var) and node.kind == "param":
+        return params.get(node.name)
+    return None
+
+
+def _tuple_valued(node: ir.Node) -> bool:
+    """Whether the compiled expression of node is always a tuple (a list literal, or a choice
+    between such)."""
+    if isinstance(node, ir.MakeList):
+        return True
+    return isinstance(node, ir.Cond) and _tuple_valued(node.then) and _tuple_valued(node.otherwise)
 
 
 def _number(name: str) -> int:
@@ -716,6 +759,9 @@ class CompiledEvaluator:
         namespace = gen.ns
         exec(code, namespace)  # noqa: S102 - generated from the checked IR, constants passed by name
         self._fn = namespace["evaluate"]
+        #: the generated function itself: the same values, with Python's exceptions as they
+        #: are (for a caller that redoes a failed case through `evaluate`, as batch does)
+        self.unchecked = self._fn
 
     def __reduce__(self):
         return (CompiledEvaluator, (self.program, self.overrides))

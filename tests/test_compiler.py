@@ -7,11 +7,13 @@ thousands of synthetic shipping cases and on small rulebooks aimed at one genera
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
 
 from bench.baseline_shipping import decide
 from bench.cases import generate
+from dsl.values import Percent
 from interpreter.api import load_rulebook, load_source
 from interpreter.fast_codec import ConclusionEncoder
 
@@ -307,5 +309,52 @@ def test_comprehensions_and_quantifiers_as_hoisted_functions(facts: dict) -> Non
     assert " for " not in source.split("def evaluate(")[1]  # every loop is a hoisted function
     # no temporaries or other locals turned into cells: only what 计大 (defined inside) reads
     assert book.evaluator._fn.__code__.co_cellvars == ("v1",)
+    compiled, reference = both(book, facts)
+    assert repr(compiled) == repr(reference)
+
+
+INLINED_OPERATIONS = HEAD + """{rounding}
+输入：
+  金额甲：金额，可选
+  比例：百分比，可选
+  倍数：数，可选
+  名称：文本，可选
+  标签：列表（文本），可选
+结论：
+  积一：金额
+  积二：金额
+  积三：金额
+  积四：金额
+  积五：金额
+  是开头：是否
+  是结尾：是否
+  有包含：是否
+  含标签：是否
+  合并：列表（文本）
+参数：
+  固定比例 = 30%
+规则 R1 运算：
+  依据 政策 "一"
+  则 积一 = 金额甲 × 比例，积二 = 比例 × 金额甲，积三 = 金额甲 × 倍数，积四 = 倍数 × 金额甲，
+    积五 = 金额甲 × 固定比例，
+    是开头 = 名称 以 "天猫" 开头，是结尾 = 名称 以 "店" 结尾，有包含 = 名称 包含 "旗舰"，
+    含标签 = 标签 包含 "包邮"，
+    合并 = （若 名称 有值 则 ["有名"] 否则 []） + （若 标签 有值 则 ["有标签"] 否则 ["无"]）
+"""
+
+
+@pytest.mark.parametrize("rounding", ["", "金额舍入：银行家舍入", "金额舍入：向下舍入"])
+@pytest.mark.parametrize("facts", [
+    {},
+    {"金额甲": Decimal("100.15"), "比例": Percent(Decimal("30")), "倍数": Decimal("0.125"),
+     "名称": "天猫旗舰店", "标签": ("包邮", "新品")},
+    {"金额甲": Decimal("0.25"), "比例": Percent(Decimal("50")), "倍数": Decimal("3"), "名称": "淘宝",
+     "标签": ()},
+    {"金额甲": Decimal("0.35"), "倍数": Decimal("0.5"), "名称": "旗舰店"},
+])
+def test_inlined_operations_agree_with_the_tree_walker(rounding: str, facts: dict) -> None:
+    book = load_source(INLINED_OPERATIONS.format(rounding=rounding))
+    source = book.evaluator.source
+    assert "o_" not in source  # every operation here is written inline
     compiled, reference = both(book, facts)
     assert repr(compiled) == repr(reference)
