@@ -28,6 +28,7 @@ from dsl.runtime_errors import EvaluationError
 from interpreter.api import Rulebook, _coerce_now
 from interpreter.case_file import MAX_DEPTH, parse_case_line
 from interpreter.errors import CaseError
+from interpreter.fast_codec import ConclusionEncoder
 
 #: bytes of input per task: about 350 lines of the shipping benchmark (≈ 15 ms of work)
 BLOCK = 256 * 1024
@@ -94,20 +95,23 @@ def _block(data: bytes, first_line: int, file: str) -> tuple[bytes, int, int]:
     """
     assert _BOOK is not None and _NOW is not None
     book, now = _BOOK, _NOW
-    fast = book.decoder.decode_fast
-    evaluate = book.evaluator.evaluate
-    encode = book.encode
+    fast, evaluate, encode = _short_path(book)
+    # A case the fast decoder accepts nests no deeper than its inputs' types allow; only when
+    # that is unbounded must a line be short of MAX_DEPTH brackets (as `_one` requires).
+    depth = getattr(book.decoder, "depth", None)
+    count = depth is None or depth > MAX_DEPTH
     loads, dumps = orjson.loads, orjson.dumps
     parts = []
     good = bad = 0
     lines = data.split(b"\n")
     if lines and not lines[-1]:
         lines.pop()  # the block ends with a newline
+    crlf = b"\r" in data
     for line_no, raw in enumerate(lines, start=first_line):
-        if raw[-1:] == b"\r":
+        if crlf and raw[-1:] == b"\r":
             raw = raw.rstrip(b"\r")
         facts = None
-        if raw[:1] == b"{" and raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+        if raw[:1] == b"{" and (not count or raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH):
             try:
                 case = loads(raw)
             except orjson.JSONDecodeError:
@@ -127,6 +131,20 @@ def _block(data: bytes, first_line: int, file: str) -> tuple[bytes, int, int]:
         bad += not ok
     parts.append(b"")
     return b"\n".join(parts), good, bad
+
+
+def _short_path(book: Rulebook) -> tuple[Any, Any, Any]:
+    """(decode_fast, evaluate, encode) for the everyday line. A line whose evaluation or
+    encoding fails is done again by `_one`, which says what went wrong, so the generated
+    functions are called as they are when they fit: the compiled evaluator's result is a dict
+    of the rulebook's conclusions, all of which the encoder knows."""
+    evaluator, encoder = book.evaluator, book.encode
+    unchecked = getattr(evaluator, "unchecked", None)
+    if unchecked is None:
+        return book.decoder.decode_fast, evaluator.evaluate, encoder
+    if isinstance(encoder, ConclusionEncoder) and set(book.program.conclusions) <= set(encoder.types):
+        return book.decoder.decode_fast, unchecked, encoder.unchecked
+    return book.decoder.decode_fast, unchecked, encoder
 
 
 def _read_blocks(stream: IO[bytes], skip: int) -> Iterator[tuple[bytes, int, int]]:

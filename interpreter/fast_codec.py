@@ -28,10 +28,12 @@ from typing import Any
 
 from dsl.types import (
     BOOL,
+    DATE,
     DATETIME,
     DURATION,
     MONEY,
     NUMBER,
+    PERCENT,
     TEXT,
     AnyType,
     EnumType,
@@ -295,9 +297,11 @@ class _Builder:
     def facts(self, decoder: FactsDecoder) -> None:
         """`fast(raw)` (raises to decline), `decode(raw, path, file)` and `decode_fast(raw)`,
         each with the whole body inline (no call between the caller and the work)."""
-        known = self.const(decoder._known)
+        # Only the inputs' own names: a field that is an alias's head (`tid` for 订单号), used
+        # or ignored, is for the codec to read, as is a stray one that deserves a warning.
+        names = frozenset(decoder._names)
         pad = "        "
-        body = [f"{pad}if type(raw) is not dict or not {known}.issuperset(raw): raise _Decline",
+        body = [f"{pad}if type(raw) is not dict or not {self.const(names)}.issuperset(raw): raise _Decline",
                 f"{pad}g = raw.get",
                 f"{pad}out = {{}}"]
         for spec in decoder.specs:
@@ -310,7 +314,8 @@ class _Builder:
                 body += self.convert("v", spec.type, pad, lists=True)
                 body.append(f"{pad}out[{key}] = v")
                 continue
-            heads = sorted({a.split(".")[0] for a in spec.aliases})
+            # (an alias's head that is also an input's name can be in the case: its absence test)
+            heads = sorted({a.split(".")[0] for a in spec.aliases} & names)
             if heads:
                 test = " or ".join(f"{self.const(h)} in raw" for h in heads)
                 body.append(f"{pad}if v is None and ({test}): raise _Decline")
@@ -343,6 +348,26 @@ _SCALARS: dict[Type, Callable[[], Callable[[Any], Any]]] = {
 }
 
 
+def _depth(t: AnyType) -> int | None:
+    """How deep a value of type t that the fast path accepts can nest (a scalar is 0); None
+    when unbounded (任意 passes any JSON through)."""
+    if isinstance(t, (EnumType, TierType)):
+        return 0
+    if isinstance(t, Type):
+        return 0 if t in _DEPTH_ZERO else None
+    if isinstance(t, ListType):
+        inner = _depth(t.element)
+        return None if inner is None else inner + 1
+    if isinstance(t, RecordType):
+        fields = [_depth(f.type) for f in t.fields]
+        return None if None in fields else max(fields, default=0) + 1
+    return None
+
+
+#: scalars whose codec decoders accept only scalars (strings, numbers, booleans)
+_DEPTH_ZERO = frozenset({MONEY, DATETIME, DATE, DURATION, PERCENT, NUMBER, TEXT, BOOL})
+
+
 class FastFactsDecoder(FactsDecoder):
     """`FactsDecoder` with a generated fast path; same results, errors and warnings.
 
@@ -360,6 +385,10 @@ class FastFactsDecoder(FactsDecoder):
         self._fast = builder.ns["fast"]
         self.decode = builder.ns["decode"]  # type: ignore[method-assign]
         self.decode_fast = builder.ns["decode_fast"]  # type: ignore[method-assign]
+        inputs_depth = [_depth(spec.type) for spec in self.specs]
+        #: the deepest nesting of a case the fast path accepts (None: unbounded): a batch
+        #: line it accepts needs no test for hostile nesting
+        self.depth: int | None = None if None in inputs_depth else max(inputs_depth, default=0) + 1
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (FastFactsDecoder, (self.specs,))
@@ -497,6 +526,9 @@ class ConclusionEncoder:
         source = "def encode(values):\n    g = values.get\n    return {" + ", ".join(items) + "}\n"
         exec(compile(source, "<快速编码>", "exec"), ns)  # noqa: S102
         self._fast = ns["encode"]
+        #: the generated function itself, for a caller whose values are a dict of conclusions
+        #: named in `types` only (such as the compiled evaluator's result): no test, no call
+        self.unchecked = self._fast
         self.source = source
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -248,3 +248,31 @@ def test_interruptions_leave_whole_lines_and_resume_completes(big, tmp_path) -> 
     assert f"完成：{LINES} 行" in stderr and f"本次续跑 {LINES - done} 行" in stderr
     assert not Path(str(output) + ".partial").exists()
     assert output.read_bytes() == expected
+
+
+def test_the_short_path_writes_what_the_full_path_writes(monkeypatch) -> None:
+    """`_block`'s everyday path against `_one` (every check, the proper errors), line by line:
+    CRLF endings, more brackets than MAX_DEPTH in a shallow case, hostile nesting, aliases."""
+    from datetime import datetime
+
+    from interpreter import batch
+    from interpreter.api import load_rulebook
+
+    book, now = load_rulebook("shipping"), datetime.fromisoformat(NOW)
+    monkeypatch.setattr(batch, "_BOOK", book)
+    monkeypatch.setattr(batch, "_NOW", now)
+    cases = list(generate(40, seed=3))
+    many = {**cases[0], "物流轨迹": [{"时间": "2022-02-21 03:01:42", "状态": "运输中"}] * 250}
+    lines = [orjson.dumps(c) for c in cases] + [
+        orjson.dumps(many),
+        orjson.dumps(cases[1]) + b"\r",
+        orjson.dumps({**cases[2], "tid": "7"}),
+        orjson.dumps({**cases[3], "tid": [[[[]]]]}),
+        '{"订单号": '.encode() + b"[" * 300 + b"]" * 300 + b"}",
+        *BAD,
+    ]
+    data = b"\n".join(lines) + b"\n"
+    out, good, bad = batch._block(data, 5, "x.jsonl")
+    want = [batch._one(book, now, n, raw.rstrip(b"\r"), "x.jsonl") for n, raw in enumerate(lines, start=5)]
+    assert out == b"".join(w[0] for w in want)
+    assert (good, bad) == (sum(w[1] for w in want), sum(not w[1] for w in want))

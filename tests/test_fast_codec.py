@@ -235,3 +235,19 @@ def test_encoder_on_dates_before_year_1000_and_microseconds() -> None:
     enc = ConclusionEncoder({"时间": DATETIME})
     for v in (datetime(999, 1, 2, 3, 4, 5), datetime(2022, 1, 1, 0, 0, 0, 5), date(2022, 1, 1)):
         assert enc({"时间": v}) == encode_conclusions({"时间": v}, {"时间": DATETIME})
+
+
+def test_depth_of_what_the_fast_path_accepts() -> None:
+    from dsl.types import ANY
+
+    assert FastFactsDecoder(INPUTS).depth == 3  # case → 轨迹 → event → scalars
+    assert FastFactsDecoder((InputSpec("x", TEXT),)).depth == 1
+    assert FastFactsDecoder((InputSpec("x", ANY, optional=True),)).depth is None
+    assert load_rulebook("shipping").decoder.depth == 3
+
+
+def test_a_field_named_by_an_alias_goes_to_the_codec() -> None:
+    fast = FastFactsDecoder(INPUTS)
+    case = {"订单号": "1", "付款时间": "2022-01-27 10:00:00", "实付金额": "1.00", "tid": [[[[]]]]}
+    assert fast.decode_fast(case) is None
+    same(INPUTS, case)
