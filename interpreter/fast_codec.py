@@ -253,12 +253,15 @@ class _Builder:
         required = [f for f in t.fields if not f.optional]
         # not an object: the codec decides
         # (`gx`, not the case's `g`: a list of records is decoded inline in the case's body)
-        body = [f"{pad}if type({raw}) is not dict: raise _Decline", f"{pad}gx = {raw}.get"]
+        body = [f"{pad}if type({raw}) is not dict: raise _Decline"]
+        if len(required) < len(t.fields):
+            body.append(f"{pad}gx = {raw}.get")
         out = []
         present = [str(len(required))]
         for i, f in enumerate(t.fields):
             key = self.const(f.name)
-            body.append(f"{pad}f{i} = gx({key})")
+            # a required field by subscript: a KeyError declines like any other exception
+            body.append(f"{pad}f{i} = gx({key})" if f.optional else f"{pad}f{i} = {raw}[{key}]")
             if f.optional:
                 body.append(f"{pad}if f{i} is not None:")
                 body += self.convert(f"f{i}", f.type, pad + "    ")
@@ -307,7 +310,8 @@ class _Builder:
         for spec in decoder.specs:
             key = self.const(spec.name)
             required = not (spec.optional or spec.has_default)
-            body.append(f"{pad}v = g({key})")
+            # a required input by subscript: a KeyError declines like any other exception
+            body.append(f"{pad}v = raw[{key}]" if required else f"{pad}v = g({key})")
             if required:
                 # absent or null: an alias may stand in, or it is an error — the codec decides
                 body.append(f"{pad}if v is None: raise _Decline")
@@ -425,20 +429,23 @@ def _enc_datetime(value: Any) -> Any:
     return encode_value(value, DATETIME)
 
 
-_ZERO = timedelta(0)
+#: the clock part of an ISO duration, piece by piece ("" for zero): formatting each number
+#: costs more than the rest of the encoding
+_HOURS = ("", *(f"{i}H" for i in range(1, 24)))
+_MINUTES = ("", *(f"{i}M" for i in range(1, 60)))
+_SECONDS = ("", *(f"{i}S" for i in range(1, 60)))
 
 
 def _enc_duration(value: Any) -> Any:
-    if type(value) is not timedelta or value.microseconds or value < _ZERO:
+    if type(value) is not timedelta:
         return encode_value(value, DURATION)
     days, rest = value.days, value.seconds
+    if days < 0 or value.microseconds:  # negative (a timedelta's days carry its sign) or finer
+        return encode_value(value, DURATION)
     if not rest:
         return f"P{days}D" if days else "PT0S"
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
-    clock = (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + (
-        f"{seconds}S" if seconds else "")
-    return (f"P{days}DT" if days else "PT") + clock
+    clock = _HOURS[rest // 3600] + _MINUTES[rest // 60 % 60] + _SECONDS[rest % 60]
+    return f"P{days}DT{clock}" if days else "PT" + clock
 
 
 def _enc_plain(t: AnyType) -> Callable[[Any], Any]:

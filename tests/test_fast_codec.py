@@ -251,3 +251,14 @@ def test_a_field_named_by_an_alias_goes_to_the_codec() -> None:
     case = {"订单号": "1", "付款时间": "2022-01-27 10:00:00", "实付金额": "1.00", "tid": [[[[]]]]}
     assert fast.decode_fast(case) is None
     same(INPUTS, case)
+
+
+def test_durations_encode_like_the_codec_at_every_few_seconds() -> None:
+    from interpreter.codec import encode_value
+    from interpreter.fast_codec import _enc_duration
+
+    for days in (-2, -1, 0, 1, 3, 400):
+        for seconds in [*range(0, 86400, 7), 86399]:
+            for micro in (0, 1):
+                value = timedelta(days=days, seconds=seconds, microseconds=micro)
+                assert _enc_duration(value) == encode_value(value, DURATION), value
