@@ -617,6 +617,7 @@ class _Gen:
         for spec in p.inputs:
             ident = self.var(spec.name)
             self.emit(f"{ident} = _get({self.const(spec.name)})")
+        body_start = len(self.lines)
         for spec in p.inputs:
             if spec.default is not None:
                 ident = self.var(spec.name)
@@ -631,6 +632,10 @@ class _Gen:
                 self.conclusion(p.conclusions[name])
         out = ", ".join(f"{self.const(n)}: {self.var(n)}" for n in p.conclusions)
         self.emit(f"return {{{out}}}")
+        # The same body again as `evaluate_values(now, <each input's value, in order>)`, for a
+        # caller that has the values without a facts dict (see CompiledEvaluator.evaluate_values)
+        params = "".join(f", {self.var(spec.name)}" for spec in p.inputs)
+        self.lines += [f"def evaluate_values(now{params}):", *self.lines[body_start:]]
         return "\n".join([*self.helpers, *self.lines]) + "\n"
 
 
@@ -762,6 +767,10 @@ class CompiledEvaluator:
         #: the generated function itself: the same values, with Python's exceptions as they
         #: are (for a caller that redoes a failed case through `evaluate`, as batch does)
         self.unchecked = self._fn
+        #: `unchecked` taking the inputs' values as arguments, `(now, *values)` in the order of
+        #: `input_names` (None for an absent one), instead of a facts dict
+        self.evaluate_values = namespace["evaluate_values"]
+        self.input_names = tuple(spec.name for spec in program.inputs)
 
     def __reduce__(self):
         return (CompiledEvaluator, (self.program, self.overrides))

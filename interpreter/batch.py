@@ -28,7 +28,7 @@ from dsl.runtime_errors import EvaluationError
 from interpreter.api import Rulebook, _coerce_now
 from interpreter.case_file import MAX_DEPTH, parse_case_line
 from interpreter.errors import CaseError
-from interpreter.fast_codec import ConclusionEncoder
+from interpreter.fast_codec import ConclusionEncoder, FastFactsDecoder
 
 #: bytes of input per task: about 350 lines of the shipping benchmark (≈ 15 ms of work)
 BLOCK = 256 * 1024
@@ -95,7 +95,7 @@ def _block(data: bytes, first_line: int, file: str) -> tuple[bytes, int, int]:
     """
     assert _BOOK is not None and _NOW is not None
     book, now = _BOOK, _NOW
-    fast, evaluate, encode = _short_path(book)
+    run, encode = _short_path(book)
     # A case the fast decoder accepts nests no deeper than its inputs' types allow; only when
     # that is unbounded must a line be short of MAX_DEPTH brackets (as `_one` requires).
     depth = getattr(book.decoder, "depth", None)
@@ -110,21 +110,18 @@ def _block(data: bytes, first_line: int, file: str) -> tuple[bytes, int, int]:
     for line_no, raw in enumerate(lines, start=first_line):
         if crlf and raw[-1:] == b"\r":
             raw = raw.rstrip(b"\r")
-        facts = None
         if raw[:1] == b"{" and (not count or raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH):
             try:
                 case = loads(raw)
             except orjson.JSONDecodeError:
                 case = None
             if type(case) is dict:
-                facts = fast(case)
-        if facts is not None:
-            try:
-                parts.append(dumps({"line": line_no, "conclusions": encode(evaluate(facts, now))}))
-                good += 1
-                continue
-            except Exception:  # noqa: BLE001, S112 - `_one` reports it properly
-                pass
+                try:
+                    parts.append(dumps({"line": line_no, "conclusions": encode(run(case, now))}))
+                    good += 1
+                    continue
+                except Exception:  # noqa: BLE001, S112 - declined or failed: `_one` says why
+                    pass
         out, ok = _one(book, now, line_no, raw, file)
         parts.append(out[:-1])
         good += ok
@@ -133,18 +130,42 @@ def _block(data: bytes, first_line: int, file: str) -> tuple[bytes, int, int]:
     return b"\n".join(parts), good, bad
 
 
-def _short_path(book: Rulebook) -> tuple[Any, Any, Any]:
-    """(decode_fast, evaluate, encode) for the everyday line. A line whose evaluation or
-    encoding fails is done again by `_one`, which says what went wrong, so the generated
-    functions are called as they are when they fit: the compiled evaluator's result is a dict
-    of the rulebook's conclusions, all of which the encoder knows."""
-    evaluator, encoder = book.evaluator, book.encode
-    unchecked = getattr(evaluator, "unchecked", None)
-    if unchecked is None:
-        return book.decoder.decode_fast, evaluator.evaluate, encoder
-    if isinstance(encoder, ConclusionEncoder) and set(book.program.conclusions) <= set(encoder.types):
-        return book.decoder.decode_fast, unchecked, encoder.unchecked
-    return book.decoder.decode_fast, unchecked, encoder
+class _Declined(Exception):
+    pass
+
+
+#: (book, evaluator, run, encode) of the last book `_short_path` was asked for
+_PATH: tuple[Any, ...] = (None, None, None, None)
+
+
+def _short_path(book: Rulebook) -> tuple[Any, Any]:
+    """(run, encode) for the everyday line: `encode(run(case, now))` is its conclusions, and
+    raises when the fast decoder declines the case or anything fails. Such a line is done
+    again by `_one`, which says what went wrong, so the generated functions are called as
+    they are when they fit: the fast decoder hands the values straight to the compiled
+    evaluator (no facts dict), whose result is a dict of the rulebook's conclusions, all of
+    which the encoder knows."""
+    global _PATH
+    evaluator = book.evaluator
+    if _PATH[0] is book and _PATH[1] is evaluator:
+        return _PATH[2], _PATH[3]
+    encoder, decoder = book.encode, book.decoder
+    values = getattr(evaluator, "evaluate_values", None)
+    if values is not None and isinstance(decoder, FastFactsDecoder):
+        run = decoder.into(values, evaluator.input_names)
+        if isinstance(encoder, ConclusionEncoder) and set(book.program.conclusions) <= set(encoder.types):
+            encoder = encoder.unchecked
+    else:
+        fast, evaluate = decoder.decode_fast, evaluator.evaluate
+
+        def run(case: dict[str, Any], now: datetime) -> dict[str, Any]:
+            facts = fast(case)
+            if facts is None:
+                raise _Declined
+            return evaluate(facts, now)
+
+    _PATH = (book, evaluator, run, encoder)
+    return run, encoder
 
 
 def _read_blocks(stream: IO[bytes], skip: int) -> Iterator[tuple[bytes, int, int]]:

@@ -297,35 +297,45 @@ class _Builder:
     def _list(self, ident: str, t: ListType) -> None:
         self.lines += [f"def {ident}(raw):", *self._list_lines("raw", t, "    "), "    return raw"]
 
-    def facts(self, decoder: FactsDecoder) -> None:
-        """`fast(raw)` (raises to decline), `decode(raw, path, file)` and `decode_fast(raw)`,
-        each with the whole body inline (no call between the caller and the work)."""
+    def case_body(self, decoder: FactsDecoder, pad: str,
+                  into: dict[str, str] | None = None) -> list[str]:
+        """Lines that decode the case in `raw` (raising to decline) into the dict `out`, or,
+        given `into`, each input into a local of its own (None when absent), named in `into`."""
         # Only the inputs' own names: a field that is an alias's head (`tid` for 订单号), used
         # or ignored, is for the codec to read, as is a stray one that deserves a warning.
         names = frozenset(decoder._names)
-        pad = "        "
         body = [f"{pad}if type(raw) is not dict or not {self.const(names)}.issuperset(raw): raise _Decline",
-                f"{pad}g = raw.get",
-                f"{pad}out = {{}}"]
-        for spec in decoder.specs:
+                f"{pad}g = raw.get"]
+        if into is None:
+            body.append(f"{pad}out = {{}}")
+        for i, spec in enumerate(decoder.specs):
             key = self.const(spec.name)
             required = not (spec.optional or spec.has_default)
+            v = "v" if into is None else into.setdefault(spec.name, f"i{i}")
             # a required input by subscript: a KeyError declines like any other exception
-            body.append(f"{pad}v = raw[{key}]" if required else f"{pad}v = g({key})")
+            body.append(f"{pad}{v} = raw[{key}]" if required else f"{pad}{v} = g({key})")
             if required:
                 # absent or null: an alias may stand in, or it is an error — the codec decides
-                body.append(f"{pad}if v is None: raise _Decline")
-                body += self.convert("v", spec.type, pad, lists=True)
-                body.append(f"{pad}out[{key}] = v")
+                body.append(f"{pad}if {v} is None: raise _Decline")
+                body += self.convert(v, spec.type, pad, lists=True)
+                if into is None:
+                    body.append(f"{pad}out[{key}] = v")
                 continue
             # (an alias's head that is also an input's name can be in the case: its absence test)
             heads = sorted({a.split(".")[0] for a in spec.aliases} & names)
             if heads:
                 test = " or ".join(f"{self.const(h)} in raw" for h in heads)
-                body.append(f"{pad}if v is None and ({test}): raise _Decline")
-            body.append(f"{pad}if v is not None:")
-            body += self.convert("v", spec.type, pad + "    ", lists=True)
-            body.append(f"{pad}    out[{key}] = v")
+                body.append(f"{pad}if {v} is None and ({test}): raise _Decline")
+            body.append(f"{pad}if {v} is not None:")
+            body += self.convert(v, spec.type, pad + "    ", lists=True)
+            if into is None:
+                body.append(f"{pad}    out[{key}] = v")
+        return body
+
+    def facts(self, decoder: FactsDecoder) -> None:
+        """`fast(raw)` (raises to decline), `decode(raw, path, file)` and `decode_fast(raw)`,
+        each with the whole body inline (no call between the caller and the work)."""
+        body = self.case_body(decoder, "        ")
         self.lines += ["def fast(raw):", *(line[4:] for line in body), "    return out",
                        "def decode(raw, path='$', file=None):", "    try:", *body,
                        "    except Exception:",  # whatever went wrong, the codec says it properly
@@ -396,6 +406,20 @@ class FastFactsDecoder(FactsDecoder):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (FastFactsDecoder, (self.specs,))
+
+    def into(self, target: Callable[..., Any], names: Iterable[str]) -> Callable[[Any, Any], Any]:
+        """`f(raw, now)`: `target(now, *values)` with the case's decoded inputs in the order of
+        `names` (None for an absent one, or a name that is not an input) — the fast path
+        without the facts dict, for a caller such as batch that needs only target's result.
+        Raises whenever `decode_fast` would give None (and whatever target raises)."""
+        builder = _Builder()
+        builder.ns["_target"] = target
+        local: dict[str, str] = {}
+        body = builder.case_body(self, "    ", into=local)
+        args = "".join(f", {local.get(n, 'None')}" for n in names)
+        builder.lines += ["def decode_into(raw, now):", *body, f"    return _target(now{args})"]
+        builder.build()
+        return builder.ns["decode_into"]
 
     def decode(self, raw: Any, path: str = "$",  # type: ignore[override]
                file: str | None = None) -> tuple[dict[str, Any], list[Any]]:

@@ -358,3 +358,12 @@ def test_inlined_operations_agree_with_the_tree_walker(rounding: str, facts: dic
     assert "o_" not in source  # every operation here is written inline
     compiled, reference = both(book, facts)
     assert repr(compiled) == repr(reference)
+
+
+def test_evaluate_values_is_evaluate_without_the_facts_dict() -> None:
+    book = load_rulebook("shipping")
+    evaluator = book.evaluator
+    for case in generate(300, 5):
+        facts, _ = book.decode(case)
+        values = [facts.get(name) for name in evaluator.input_names]
+        assert repr(evaluator.evaluate_values(NOW, *values)) == repr(evaluator.evaluate(facts, NOW))

@@ -262,3 +262,17 @@ def test_durations_encode_like_the_codec_at_every_few_seconds() -> None:
             for micro in (0, 1):
                 value = timedelta(days=days, seconds=seconds, microseconds=micro)
                 assert _enc_duration(value) == encode_value(value, DURATION), value
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases())
+def test_decoding_into_a_function_passes_what_decode_fast_gives(raw: dict) -> None:
+    fast = FastFactsDecoder(INPUTS)
+    names = [spec.name for spec in reversed(INPUTS)] + ["不是输入"]
+    into = fast.into(lambda now, *values: (now, values), names)
+    facts = fast.decode_fast(raw)
+    if facts is None:
+        with pytest.raises(Exception):  # noqa: B017, PT011 - declining is any exception
+            into(raw, "now")
+    else:
+        assert repr(into(raw, "now")) == repr(("now", tuple(facts.get(n) for n in names)))
