@@ -630,12 +630,16 @@ class _Gen:
                 self.definition(name, p.definitions[name].expr)
             else:
                 self.conclusion(p.conclusions[name])
+        body_end = len(self.lines)
         out = ", ".join(f"{self.const(n)}: {self.var(n)}" for n in p.conclusions)
         self.emit(f"return {{{out}}}")
-        # The same body again as `evaluate_values(now, <each input's value, in order>)`, for a
-        # caller that has the values without a facts dict (see CompiledEvaluator.evaluate_values)
+        # The same body again as `evaluate_values(now, <each input's value, in order>)` giving
+        # the conclusions' values in order, for a caller that has the values without a facts
+        # dict and wants none back (see CompiledEvaluator.evaluate_values)
         params = "".join(f", {self.var(spec.name)}" for spec in p.inputs)
-        self.lines += [f"def evaluate_values(now{params}):", *self.lines[body_start:]]
+        values = "".join(f"{self.var(n)}, " for n in p.conclusions)
+        self.lines += [f"def evaluate_values(now{params}):", *self.lines[body_start:body_end],
+                       f"    return ({values})"]
         return "\n".join([*self.helpers, *self.lines]) + "\n"
 
 
@@ -768,9 +772,11 @@ class CompiledEvaluator:
         #: are (for a caller that redoes a failed case through `evaluate`, as batch does)
         self.unchecked = self._fn
         #: `unchecked` taking the inputs' values as arguments, `(now, *values)` in the order of
-        #: `input_names` (None for an absent one), instead of a facts dict
+        #: `input_names` (None for an absent one), instead of a facts dict, and giving the
+        #: conclusions' values as a tuple in the order of `conclusion_names`
         self.evaluate_values = namespace["evaluate_values"]
         self.input_names = tuple(spec.name for spec in program.inputs)
+        self.conclusion_names = tuple(program.conclusions)
 
     def __reduce__(self):
         return (CompiledEvaluator, (self.program, self.overrides))

@@ -143,18 +143,20 @@ def _short_path(book: Rulebook) -> tuple[Any, Any]:
     raises when the fast decoder declines the case or anything fails. Such a line is done
     again by `_one`, which says what went wrong, so the generated functions are called as
     they are when they fit: the fast decoder hands the values straight to the compiled
-    evaluator (no facts dict), whose result is a dict of the rulebook's conclusions, all of
-    which the encoder knows."""
+    evaluator (no facts dict), whose result is the values of the rulebook's conclusions, all of
+    which the encoder knows — as a tuple, not a dict."""
     global _PATH
     evaluator = book.evaluator
     if _PATH[0] is book and _PATH[1] is evaluator:
         return _PATH[2], _PATH[3]
     encoder, decoder = book.encode, book.decoder
     values = getattr(evaluator, "evaluate_values", None)
-    if values is not None and isinstance(decoder, FastFactsDecoder):
+    if values is not None and isinstance(decoder, FastFactsDecoder) \
+            and isinstance(encoder, ConclusionEncoder) \
+            and set(evaluator.conclusion_names) <= set(encoder.types):
+        # a tuple of the conclusions' values from the evaluator, straight to the encoder
         run = decoder.into(values, evaluator.input_names)
-        if isinstance(encoder, ConclusionEncoder) and set(book.program.conclusions) <= set(encoder.types):
-            encoder = encoder.unchecked
+        encoder = encoder.of_tuple(evaluator.conclusion_names)
     else:
         fast, evaluate = decoder.decode_fast, evaluator.evaluate
 

@@ -547,20 +547,43 @@ class ConclusionEncoder:
     def __init__(self, types: Mapping[str, AnyType]) -> None:
         self.types = dict(types)
         self._names = frozenset(self.types)
-        ns: dict[str, Any] = {"__builtins__": _SAFE_BUILTINS}
+        self.source = "def encode(values):\n    g = values.get\n    return " + self._result(
+            {name: f"g(k{i})" for i, name in enumerate(self.types)}) + "\n"
+        self._fast = self._compile(self.source)["encode"]
+        #: the generated function itself, for a caller whose values are a dict of conclusions
+        #: named in `types` only (such as the compiled evaluator's result): no test, no call
+        self.unchecked = self._fast
+
+    def _result(self, reads: Mapping[str, str]) -> str:
+        """The encoded dict: every conclusion in `types` order, its value read by `reads[name]`
+        (absent when `reads` has no such name)."""
         items = []
+        for i, (name, t) in enumerate(self.types.items()):
+            read = reads.get(name)
+            value = "None" if read is None else \
+                f"(None if (x := {read}) is None else {_inline_encoding(t, f'e{i}')})"
+            items.append(f"k{i}: {value}")
+        return "{" + ", ".join(items) + "}"
+
+    def _compile(self, source: str) -> dict[str, Any]:
+        ns: dict[str, Any] = {"__builtins__": _SAFE_BUILTINS}
         ns.update(_Decimal=Decimal, _datetime=datetime, _CENT=CENT, _HALF_UP=ROUND_HALF_UP,
                   _dates=_DATE_TEXT.get, _date_text=_date_text, _two=_TWO_DIGITS)
         for i, (name, t) in enumerate(self.types.items()):
             ns[f"k{i}"], ns[f"e{i}"] = name, _encoder_for(t)
-            items.append(f"k{i}: (None if (x := g(k{i})) is None else {_inline_encoding(t, f'e{i}')})")
-        source = "def encode(values):\n    g = values.get\n    return {" + ", ".join(items) + "}\n"
         exec(compile(source, "<快速编码>", "exec"), ns)  # noqa: S102
-        self._fast = ns["encode"]
-        #: the generated function itself, for a caller whose values are a dict of conclusions
-        #: named in `types` only (such as the compiled evaluator's result): no test, no call
-        self.unchecked = self._fast
-        self.source = source
+        return ns
+
+    def of_tuple(self, names: Iterable[str]) -> Callable[[tuple[Any, ...]], dict[str, Any]]:
+        """`f(values)`: what this encoder gives for `dict(zip(names, values))`, where every name
+        is one of `types` (the compiled evaluator's `evaluate_values` result)."""
+        names = list(names)
+        if not self._names.issuperset(names):
+            raise ValueError("of_tuple: a name the encoder does not know")
+        unpack = "".join(f"a{j}, " for j in range(len(names)))
+        reads = {name: f"a{j}" for j, name in enumerate(names)}
+        source = f"def encode_tuple(values):\n    ({unpack}) = values\n    return {self._result(reads)}\n"
+        return self._compile(source)["encode_tuple"]
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (ConclusionEncoder, (self.types,))

@@ -276,3 +276,20 @@ def test_decoding_into_a_function_passes_what_decode_fast_gives(raw: dict) -> No
             into(raw, "now")
     else:
         assert repr(into(raw, "now")) == repr(("now", tuple(facts.get(n) for n in names)))
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.dictionaries(st.sampled_from(list(_TYPES)), _values))
+def test_encoding_a_tuple_of_values_is_encoding_their_dict(values: dict) -> None:
+    encoder = ConclusionEncoder(_TYPES)
+    names = list(reversed(values))  # any order, and only some of the conclusions
+
+    def run(encode, arg):
+        try:
+            return repr(encode(arg))
+        except ArithmeticError as exc:
+            return type(exc).__name__
+
+    assert run(encoder.of_tuple(names), tuple(values[n] for n in names)) == run(encoder, values)
+    with pytest.raises(ValueError, match="of_tuple"):
+        encoder.of_tuple(["多余"])
