@@ -768,12 +768,11 @@ class CompiledEvaluator:
         namespace = gen.ns
         exec(code, namespace)  # noqa: S102 - generated from the checked IR, constants passed by name
         self._fn = namespace["evaluate"]
-        #: the generated function itself: the same values, with Python's exceptions as they
-        #: are (for a caller that redoes a failed case through `evaluate`, as batch does)
-        self.unchecked = self._fn
-        #: `unchecked` taking the inputs' values as arguments, `(now, *values)` in the order of
-        #: `input_names` (None for an absent one), instead of a facts dict, and giving the
-        #: conclusions' values as a tuple in the order of `conclusion_names`
+        #: the generated function with the inputs' values as arguments, `(now, *values)` in the
+        #: order of `input_names` (None for an absent one), instead of a facts dict, giving the
+        #: conclusions' values as a tuple in the order of `conclusion_names`. Python's exceptions
+        #: come as they are (for a caller that redoes a failed case through `evaluate`, as
+        #: batch does)
         self.evaluate_values = namespace["evaluate_values"]
         self.input_names = tuple(spec.name for spec in program.inputs)
         self.conclusion_names = tuple(program.conclusions)

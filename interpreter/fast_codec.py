@@ -550,9 +550,6 @@ class ConclusionEncoder:
         self.source = "def encode(values):\n    g = values.get\n    return " + self._result(
             {name: f"g(k{i})" for i, name in enumerate(self.types)}) + "\n"
         self._fast = self._compile(self.source)["encode"]
-        #: the generated function itself, for a caller whose values are a dict of conclusions
-        #: named in `types` only (such as the compiled evaluator's result): no test, no call
-        self.unchecked = self._fast
 
     def _result(self, reads: Mapping[str, str]) -> str:
         """The encoded dict: every conclusion in `types` order, its value read by `reads[name]`
