@@ -38,21 +38,23 @@ BLOCK = 1024 * 1024
 IN_FLIGHT = 2
 _BOOK: Rulebook | None = None
 _NOW: datetime | None = None
+#: `--explain`: every good line also carries its explanation (the compiled tracer's)
+_EXPLAIN = False
 
 
 class Interrupted(Exception):
     pass
 
 
-def _init_worker(book: Rulebook, now: datetime) -> None:
-    global _BOOK, _NOW
+def _init_worker(book: Rulebook, now: datetime, explain: bool = False) -> None:
+    global _BOOK, _NOW, _EXPLAIN
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop
     # A forked worker inherits the parent's SIGTERM handler, which only notes the signal:
     # the pool could then not terminate a worker (it does, once another one died) and
     # would wait for it forever.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _BOOK, _NOW = book, now
-    book.evaluator  # compile once per worker  # noqa: B018
+    _BOOK, _NOW, _EXPLAIN = book, now, explain
+    book.tracer if explain else book.evaluator  # compile once per worker  # noqa: B018
     _tune_gc()
 
 
@@ -63,15 +65,20 @@ def _tune_gc() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-def _one(book: Rulebook, now: datetime, line_no: int, raw: bytes, file: str) -> tuple[bytes, bool]:
+def _one(book: Rulebook, now: datetime, line_no: int, raw: bytes, file: str,
+         explain: bool = False) -> tuple[bytes, bool]:
     try:
         if not raw.strip():
             raise CaseError("空行：应为一个 JSON 对象", file=file, line=line_no)
         case = parse_case_line(raw, line_no, file)
         facts, warnings = book.decoder.decode(case, file=file)
-        values = book.evaluator.evaluate(facts, now)
-        out: dict[str, Any] = {"line": line_no,
-                               "conclusions": book.encode(values)}
+        out: dict[str, Any] = {"line": line_no}
+        if explain:  # an extension of the contract's line: the explanation of `explain --format json`
+            decision = book.evaluate(facts, now, decoded=True, explain=True)
+            out["conclusions"] = book.encode(decision.conclusions)
+            out["explanation"] = decision.explanation.to_json()
+        else:
+            out["conclusions"] = book.encode(book.evaluator.evaluate(facts, now))
         if warnings:  # an extension of the contract's line: ignored fields, did-you-mean
             out["warnings"] = [str(w) for w in warnings]
         return orjson.dumps(out) + b"\n", True
@@ -99,6 +106,8 @@ def _block(data: bytes, first_line: int, file: str) -> tuple[bytes, int, int]:
     """
     assert _BOOK is not None and _NOW is not None
     book, now = _BOOK, _NOW
+    if _EXPLAIN:
+        return _explained_block(book, now, data, first_line, file)
     run, encode = _short_path(book)
     # A case the fast decoder accepts nests no deeper than its inputs' types allow; only when
     # that is unbounded must a line be short of MAX_DEPTH brackets (as `_one` requires).
@@ -132,6 +141,22 @@ def _block(data: bytes, first_line: int, file: str) -> tuple[bytes, int, int]:
         bad += not ok
     parts.append(b"")
     return b"\n".join(parts), good, bad
+
+
+def _explained_block(book: Rulebook, now: datetime, data: bytes, first_line: int, file: str) -> tuple[bytes, int, int]:
+    """`--explain`: every line through `_one`, with its explanation (no short path: the
+    explanation costs far more than the checks the short path saves)."""
+    parts = []
+    good = bad = 0
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    for line_no, raw in enumerate(lines, start=first_line):
+        out, ok = _one(book, now, line_no, raw.rstrip(b"\r"), file, explain=True)
+        parts.append(out)
+        good += ok
+        bad += not ok
+    return b"".join(parts), good, bad
 
 
 class _Declined(Exception):
@@ -211,7 +236,7 @@ def _complete_lines(partial: Path) -> int:
 
 
 def run_batch(book: Rulebook, input_path: str, output: str | None, now: str | None = None,
-              workers: int = 0, resume: bool = False) -> int:
+              workers: int = 0, resume: bool = False, explain: bool = False) -> int:
     when = _coerce_now(now)
     file = "标准输入" if input_path == "-" else input_path
     if resume and not output:
@@ -243,7 +268,7 @@ def run_batch(book: Rulebook, input_path: str, output: str | None, now: str | No
     progress = _progress()
     try:
         if workers == 1:
-            _init_main(book, when)
+            _init_main(book, when, explain)
             for block, first, count in _read_blocks(stream, skip):
                 if stop:
                     raise Interrupted
@@ -252,7 +277,7 @@ def run_batch(book: Rulebook, input_path: str, output: str | None, now: str | No
                 done, good, bad = done + count, good + g, bad + b
                 progress(done)
         else:
-            pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(book, when))
+            pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(book, when, explain))
             clean = False
             try:
                 pending: deque[tuple[Future, int]] = deque()
@@ -337,10 +362,10 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
         p.join(timeout=5)
 
 
-def _init_main(book: Rulebook, now: datetime) -> None:
-    global _BOOK, _NOW
-    _BOOK, _NOW = book, now
-    book.evaluator  # noqa: B018
+def _init_main(book: Rulebook, now: datetime, explain: bool = False) -> None:
+    global _BOOK, _NOW, _EXPLAIN
+    _BOOK, _NOW, _EXPLAIN = book, now, explain
+    book.tracer if explain else book.evaluator  # noqa: B018
     _tune_gc()
 
 

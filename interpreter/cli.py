@@ -112,6 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--workers", type=int, default=0, metavar="N", help="工作进程数（默认：CPU 核数）")
     b.add_argument("--resume", action="store_true", help="从上次中断处继续（需要 -o）")
     b.add_argument("--param", action="append", default=[], metavar="名称=值", help="覆盖规则书参数")
+    b.add_argument("--explain", action="store_true",
+                   help="每行结果同时带上解释（与 explain --format json 的 explanation 相同；慢得多）")
 
     sub.add_parser("rulebooks", help="列出内置规则书", add_help=False)
     return p
@@ -300,7 +302,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from interpreter.batch import run_batch
 
     book = _params(load_rulebook(args.rulebook), args.param)
-    return run_batch(book, args.input, args.output, now=args.now, workers=args.workers, resume=args.resume)
+    return run_batch(book, args.input, args.output, now=args.now, workers=args.workers, resume=args.resume,
+                     explain=args.explain)
 
 
 def cmd_rulebooks(args: argparse.Namespace) -> int:

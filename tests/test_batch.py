@@ -76,6 +76,25 @@ def test_one_output_line_per_input_line_in_order(tmp_path, run_cli) -> None:
     assert not (tmp_path / "out.jsonl.partial").exists()
 
 
+def test_explain_adds_the_explanation_of_explain_json(tmp_path, run_cli) -> None:
+    data = jsonl(80, distinct=40, bad_every=9)
+    code, out, err = run_small(tmp_path, run_cli, data, "--workers", "1", "--explain")
+    lines = [orjson.loads(line) for line in out.splitlines()]
+    assert code == 0 and [line["line"] for line in lines] == list(range(1, 81))
+    assert [line["line"] for line in lines if "error" in line] == list(range(9, 81, 9))
+    _, plain, _ = run_small(tmp_path, run_cli, data, "--workers", "1")
+    for explained, verdict in zip(lines, (orjson.loads(x) for x in plain.splitlines())):
+        assert explained.get("conclusions") == verdict.get("conclusions")
+        assert explained.get("error") == verdict.get("error")
+    for i in (0, 1, 2, 3):  # the explanation is the one `explain --format json` prints
+        case = tmp_path / "case.json"
+        case.write_bytes(data.splitlines()[i])
+        code, out, _ = run_cli("explain", str(case), "-r", "shipping", "--format", "json", "--now", NOW)
+        assert code == 0 and orjson.loads(out)["results"][0]["explanation"] == lines[i]["explanation"]
+    _, two, _ = run_small(tmp_path, run_cli, data, "--workers", "2", "--explain")
+    assert two == b"\n".join(orjson.dumps(line) for line in lines) + b"\n"
+
+
 def test_last_line_without_newline_counts(tmp_path, run_cli) -> None:
     data = jsonl(10).rstrip(b"\n")
     _, out, _ = run_small(tmp_path, run_cli, data, "--workers", "1")
