@@ -569,6 +569,16 @@ class _Gen:
         rules = self.program.rules
         raise RuleConflict(name, k1, rules[k1].line, k2, rules[k2].line, v1, v2)
 
+    def row_test(self, spec: ir.TableSpec, row: ir.RowSpec, env: dict[str, str]) -> str:
+        """A Python test that a decision-table row hits: its cells in order, `-` cells skipped."""
+        tests = []
+        for cell, (p, _) in zip(row.cells, spec.params):
+            if cell.kind == "any":
+                continue
+            operands = "[" + ", ".join(self.ex(v, env) for v in cell.values) + "]"
+            tests.append(f"cell_matches({self.const(cell.kind)}, {self.const(cell.op)}, {env[p]}, {operands})")
+        return " and ".join(tests) or "True"
+
     def function(self, spec: ir.FunctionSpec | ir.TableSpec, indent: int = 1) -> None:
         ident = self.var("函数:" + spec.name)
         env = {p: f"a{i}" for i, (p, _) in enumerate(spec.params)}
@@ -579,13 +589,7 @@ class _Gen:
         if spec.hit_policy != "首个":
             self.emit("hits = []", indent + 1)
         for row in spec.rows:
-            tests = []
-            for cell, (p, _) in zip(row.cells, spec.params):
-                if cell.kind == "any":
-                    continue
-                operands = "[" + ", ".join(self.ex(v, env) for v in cell.values) + "]"
-                tests.append(f"cell_matches({self.const(cell.kind)}, {self.const(cell.op)}, {env[p]}, {operands})")
-            cond = " and ".join(tests) or "True"
+            cond = self.row_test(spec, row, env)
             result = self.ex(row.result, env)
             if spec.hit_policy == "首个":
                 self.emit(f"if {cond}: return {result}", indent + 1)

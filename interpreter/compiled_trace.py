@@ -417,13 +417,7 @@ class _TraceGen(_Gen):
         hits = self.t()
         self.line(f"{hits} = []")
         for row in spec.rows:
-            tests = []
-            for cell, (p, _) in zip(row.cells, spec.params):
-                if cell.kind == "any":
-                    continue
-                operands = "[" + ", ".join(self.ex(x, env) for x in cell.values) + "]"
-                tests.append(f"cell_matches({self.const(cell.kind)}, {self.const(cell.op)}, {env[p]}, {operands})")
-            self.line(f"if {' and '.join(tests) or 'True'}:")
+            self.line(f"if {self.row_test(spec, row, env)}:")
             if spec.hit_policy == "首个":
                 self.emit(f"return [{row.line}]", self.ind + 1)
             else:
