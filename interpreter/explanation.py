@@ -218,17 +218,49 @@ class ConclusionView(NamedTuple):
         return out
 
 
-class Explanation(NamedTuple):
-    rulebook: str
-    now: Any
-    conclusions: tuple[ConclusionView, ...]
-    defaulted_inputs: tuple[tuple[str, str], ...]
+class Explanation:
+    """The explanation of one decision, one view per conclusion.
+
+    Views are built when first read: a caller that asks about one conclusion
+    (`explanation.get("本单赔付金额")`) pays for that one, not for all of them;
+    `conclusions` and `to_json()` build the rest.
+    """
+
+    __slots__ = ("_program", "_trace", "_views", "rulebook", "now", "defaulted_inputs")
+
+    def __init__(self, program: ir.Program, trace: Trace) -> None:
+        self._program = program
+        self._trace = trace
+        self._views: dict[str, ConclusionView] = {}
+        self.rulebook: str = program.name
+        self.now: Any = trace.now
+        self.defaulted_inputs: tuple[tuple[str, str], ...] = tuple(
+            (name, display(step.value)) for name, step in trace.defaulted_inputs.items())
+
+    @property
+    def conclusions(self) -> tuple[ConclusionView, ...]:
+        views = (self.get(name) for name in self._program.conclusions)
+        return tuple(v for v in views if v is not None)
+
+    def get(self, name: str) -> ConclusionView | None:
+        view = self._views.get(name)
+        if view is None:
+            ct = self._trace.conclusions.get(name)
+            if ct is None:
+                return None
+            view = self._views[name] = _conclusion(self._program, ct)
+        return view
 
     def to_json(self) -> list[dict[str, Any]]:
         return [c.to_json() for c in self.conclusions]
 
-    def get(self, name: str) -> ConclusionView | None:
-        return next((c for c in self.conclusions if c.name == name), None)
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Explanation):
+            return NotImplemented
+        return (self.rulebook, self.now, self.conclusions, self.defaulted_inputs) == \
+            (other.rulebook, other.now, other.conclusions, other.defaulted_inputs)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 #: a rule's citations as text, per citations tuple (kept alive here, so its id stays unique)
@@ -329,10 +361,7 @@ def _brief(value: Any, limit: int = 60) -> str:
 
 
 def build_explanation(program: ir.Program, trace: Trace) -> Explanation:
-    views = tuple(_conclusion(program, trace.conclusions[name]) for name in program.conclusions
-                  if name in trace.conclusions)
-    defaulted = tuple((name, display(step.value)) for name, step in trace.defaulted_inputs.items())
-    return Explanation(program.name, trace.now, views, defaulted)
+    return Explanation(program, trace)
 
 
 def why_not(program: ir.Program, trace: Trace, name: str) -> list[str]:
