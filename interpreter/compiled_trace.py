@@ -59,21 +59,87 @@ class _TraceGen(_Gen):
             "_RO": RuleOutcome, "_CT": ConclusionTrace,
             "_rounding_note": rounding_note, "_table_outcome": table_outcome, "_weigh": weigh,
             "_program": program, "_sort_key": _sort_key, "_ITER": ITERATION_NOTE,
-            "_MISSING": MISSING_CONDITION_NOTE,
+            "_MISSING": MISSING_CONDITION_NOTE, "_kleene": _kleene, "_strict_not": _strict_not,
+            "_strict_coalesce": _strict_coalesce, "_strict_field": _strict_field, "_strict_quant": _strict_quant,
+            "_strict_comp": _strict_comp,
         })
 
     # ------------------------------------------------------------ names
     def getter(self, kind: str, name: str) -> str:
         ident = self.getters.get((kind, name))
-        if ident is None:
-            ident = self.getters[(kind, name)] = f"g{len(self.getters)}"
+        if ident is None:  # a prefix no name of the verdict compiler's namespace starts with
+            ident = self.getters[(kind, name)] = f"get_{len(self.getters)}"
         return ident
 
-    def ex(self, node: ir.Node, env: dict[str, str], pure: bool = False) -> str:
-        """Untraced code (inside iterations and function bodies): named items through their getters."""
-        if isinstance(node, ir.Var) and node.kind in _NAMED_KINDS:
-            return f"{self.getter(node.kind, node.name)}()"
-        return super().ex(node, env, pure)
+    # ------------------------------------------------------------ untraced expressions
+    # Inside iterations and function bodies nothing is recorded, but what is *evaluated* still
+    # shows in the trace (a named item read there gets its own steps) and in the errors raised.
+    # So this code evaluates exactly what the walker evaluates — every operand of an operation,
+    # 且/或 up to the deciding operand, every element of 存在/所有, a table's cells before its
+    # results — unlike the verdict compiler, which skips what cannot change the value. It binds
+    # no names (:= is not allowed in a comprehension's iterable), using small helpers instead.
+    def truth(self, node: ir.Node, env: dict[str, str]) -> str:
+        return f"(({self.ex(node, env)}) is True)"
+
+    def ex(self, node: ir.Node, env: dict[str, str], pure: bool = False) -> str:  # noqa: C901, ARG002
+        match node:
+            case ir.Const(value=v):
+                return self.const(v)
+            case ir.Var(kind="local", name=n):
+                return env[n]
+            case ir.Var(kind="param", name=n):
+                return self.const(self.params[n])
+            case ir.Var(kind="now"):
+                return "now"
+            case ir.Var(kind=kind, name=n):
+                return f"{self.getter(kind, n)}()"
+            case ir.Op(key="index", args=(a, b)):
+                return f"_index({self.ex(a, env)}, {self.ex(b, env)})"
+            case ir.Op(key=key, args=args):
+                return f"{self.op(key)}({', '.join(self.ex(a, env) for a in args)})"
+            case ir.Logic(op="not", args=(a,)):
+                return f"_strict_not({self.ex(a, env)})"
+            case ir.Logic(op=op, args=args):
+                thunks = ", ".join(f"lambda: {self.ex(a, env)}" for a in args)
+                return f"_kleene({'True' if op == 'or' else 'False'}, ({thunks},))"
+            case ir.Cond(condition=c, then=th, otherwise=o):
+                return f"({self.ex(th, env)} if ({self.ex(c, env)}) is True else {self.ex(o, env)})"
+            case ir.Coalesce(value=v, fallback=f):
+                return f"_strict_coalesce({self.ex(v, env)}, lambda: {self.ex(f, env)})"
+            case ir.GetField(target=tg, name=n):
+                return f"_strict_field({self.ex(tg, env)}, {self.const(n)})"
+            case ir.Builtin(name=n, args=args, type=t):
+                impl = _guarded(BUILTINS[n][1](t, self.program.rounding), node.text)
+                return f"{self.global_fn('b', impl)}({', '.join(self.ex(a, env) for a in args)})"
+            case ir.CallUser(name=n, args=args):
+                return f"{self.var('函数:' + n)}({', '.join(self.ex(a, env) for a in args)})"
+            case ir.Quant(kind=k, var=var, collection=c, condition=cond):
+                loop = f"l_{next(self.tmp)}"
+                test = self.ex(cond, {**env, var: loop})
+                return f"_strict_quant({self.ex(c, env)}, lambda {loop}: {test}, {'any' if k == 'exists' else 'all'})"
+            case ir.MakeList(items=items):
+                return _tuple(self.ex(i, env) for i in items)
+            case ir.MakeRecord(entries=entries):
+                return "{" + ", ".join(f"{self.const(k)}: {self.ex(x, env)}" for k, x in entries) + "}"
+            case ir.Comp():
+                return self._strict_comprehension(node, env)
+        raise TypeError(f"unknown IR node {node!r}")  # pragma: no cover
+
+    def _strict_comprehension(self, node: ir.Comp, env: dict[str, str]) -> str:
+        """The first collection once; per combination the filter, then the sort key, then the element."""
+        inner = dict(env)
+        clauses = []
+        first = f"l_{next(self.tmp)}"
+        for i, (var, coll) in enumerate(node.generators):
+            loop = f"l_{next(self.tmp)}"
+            source = first if i == 0 else f"({self.ex(coll, inner)} or ())"
+            clauses.append(f"for {loop} in {source}")
+            inner[var] = loop
+        test = f" if ({self.ex(node.condition, inner)}) is True" if node.condition is not None else ""
+        key = self.ex(node.sort_key, inner) if node.sort_key is not None else "None"
+        pairs = f"[({key}, {self.ex(node.element, inner)}) {' '.join(clauses)}{test}]"
+        return (f"_strict_comp({self.ex(node.generators[0][1], env)}, lambda {first}: {pairs}, "
+                f"{node.sort_key is not None})")
 
     # ------------------------------------------------------------ traced expressions
     def line(self, text: str) -> None:
@@ -256,7 +322,7 @@ class _TraceGen(_Gen):
     def memo(self, kind: str, name: str, body: Any) -> None:
         """A getter: evaluated on first call, its value kept in a closure cell."""
         g = self.getter(kind, name)
-        cell = "m" + g[1:]
+        cell = "memo_" + g[4:]
         self.line(f"{cell} = _UNSET")
         self.line(f"def {g}():")
         self.ind += 1
@@ -436,9 +502,15 @@ class _TraceGen(_Gen):
         self.line("_get = facts.get")
         self.line("inputs = {}; defaulted = {}; def_steps = {}; conclusion_traces = {}")
         for spec in p.functions.values():
-            self.function(spec, indent=self.ind)
             if isinstance(spec, ir.TableSpec):
                 self.table_functions(spec)
+                params = ", ".join(f"a{i}" for i in range(len(spec.params)))
+                rows = f"lambda line: {self.var('行值:' + spec.name)}(line{', ' + params if params else ''})"
+                self.line(f"def {self.var('函数:' + spec.name)}({params}): return _table_outcome("
+                          f"{self.const(spec.name)}, {self.const(spec.hit_policy)}, "
+                          f"{self.var('命中:' + spec.name)}({params}), {rows})[0]")
+            else:
+                self.function(spec, indent=self.ind)
         for spec in p.inputs:
             self.input_getter(spec)
         for name in p.definitions:
@@ -455,6 +527,44 @@ class _TraceGen(_Gen):
         out = ", ".join(f"{self.const(n)}: {self.getter('conclusion', n)}()" for n in p.conclusions)
         self.line(f"return {{{out}}}, conclusion_traces, def_steps, inputs, defaulted")
         return "\n".join(self.lines) + "\n"
+
+
+def _kleene(decisive: bool, thunks: tuple[Any, ...]) -> Any:
+    """且 (decisive 否) / 或 (decisive 是) as the walker evaluates it: up to the deciding operand."""
+    unknown = False
+    for thunk in thunks:
+        v = thunk()
+        if v is None:
+            unknown = True
+        elif v is decisive:
+            return decisive
+    return None if unknown else not decisive
+
+
+def _strict_not(v: Any) -> Any:
+    return None if v is None else not v
+
+
+def _strict_coalesce(v: Any, fallback: Any) -> Any:
+    return v if v is not None else fallback()
+
+
+def _strict_field(target: Any, name: str) -> Any:
+    return None if target is None else target.get(name)
+
+
+def _strict_quant(coll: Any, test: Any, fn: Any) -> Any:
+    """存在/所有 testing every element, as the walker does."""
+    return None if coll is None else fn([test(x) is True for x in coll])
+
+
+def _strict_comp(first: Any, pairs: Any, sort: bool) -> Any:
+    if first is None:
+        return None
+    found = pairs(first)
+    if sort:
+        found.sort(key=_sort_key)
+    return tuple([v for _, v in found])
 
 
 def _tuple(items: Any) -> str:

@@ -119,3 +119,61 @@ def test_parameters_in_the_authors_unit(overridden) -> None:
     trace = _both(book, {"付款": datetime(2022, 1, 1)})
     step = trace.conclusions["截止"].rules[0].value.children[1]
     assert step.kind == "param" and step.note == (None if overridden else "48小时")
+
+
+# ---------------------------------------------------------------- what untraced code evaluates
+# Iterations and function bodies are not recorded, but what they evaluate still shows: a named
+# item read there gets its own trace, and an error raised there stops the evaluation. The
+# tracer's untraced code evaluates what the walker evaluates (found by review).
+HEAD = "规则书 t\n文献 规范：《规范》\n\n"
+
+
+def _agree(source: str, raw: dict) -> None:
+    book = load_source(HEAD + source)
+    facts, _ = book.decoder.decode(raw)
+
+    def outcome(fn):
+        try:
+            return "ok", fn()
+        except Exception as exc:  # noqa: BLE001 - both must fail alike
+            return "error", type(exc).__name__, str(exc)
+
+    walker = outcome(lambda: book.walker.evaluate(dict(facts), NOW, trace=True))
+    compiled = outcome(lambda: book.tracer.evaluate(dict(facts), NOW))
+    assert isinstance(book.tracer, CompiledTracer)
+    assert compiled == walker
+
+
+def test_and_goes_on_past_a_missing_operand_inside_a_quantifier() -> None:
+    _agree("输入：\n  L：列表（数）\n  A：数，可选\n  B：数，默认 5\n\n结论：\n  X：是否\n\n定义 D = B > 1\n\n"
+           "规则 R1 x：\n  依据 规范 \"1\"\n  则 X = 存在 p 属于 L 满足 (A > p 且 D)\n", {"L": [1, 2], "A": None})
+
+
+def test_operations_evaluate_both_operands_inside_a_function() -> None:
+    _agree("输入：\n  A：数，可选\n  B：数，默认 5\n\n结论：\n  X：数\n\n"
+           "函数 F（v：数） = 若 v > 1 且 B > 1 则 1 否则 2\n\n"
+           "规则 R1 x：\n  依据 规范 \"1\"\n  则 X = F（A）\n", {"A": None})
+
+
+def test_later_generators_read_only_what_the_walker_reads() -> None:
+    _agree("输入：\n  L：列表（数）\n  N：列表（数），默认 [7]\n\n结论：\n  X：列表（数）\n\n"
+           "规则 R1 x：\n  依据 规范 \"1\"\n  则 X = [p + q 对于 p 属于 L 对于 q 属于 (L 若无则 N)]\n", {"L": [1, 2]})
+
+
+TABLE = ("输入：\n  L：列表（数）\n  A：数，可选\n  K：数\n\n结论：\n  X：是否\n\n"
+         "决策表 T（v：数），命中 唯一：\n  | ≥ K | => \"a\"\n  | ≥ 0 | => \"b\"\n\n")
+
+
+@pytest.mark.parametrize("rule", [
+    "存在 p 属于 L 满足 (A > p 且 T（p） = \"a\")",
+    "所有 p 属于 L 满足 (存在 q 属于 L 满足 (q = 1 或 T（q） = \"a\"))",
+])
+def test_a_failing_table_fails_alike(rule) -> None:
+    _agree(TABLE + f"规则 R1 x：\n  依据 规范 \"1\"\n  则 X = {rule}\n", {"L": [1, 2], "A": None, "K": 0})
+
+
+def test_many_named_items_do_not_shadow_the_helpers() -> None:
+    inputs = "\n".join(f"  I{i}：数，可选" for i in range(30))
+    _agree(f"输入：\n  L：列表（数）\n{inputs}\n\n结论：\n  X：列表（数）\n\n"
+           "函数 F（m：列表（数））：列表（数） = [q 对于 p 属于 m 对于 q 属于 (若 p > 0 且 p < 9 则 m 否则 [])]\n\n"
+           "规则 R1 x：\n  依据 规范 \"1\"\n  则 X = F（L）\n", {"L": [1]})
