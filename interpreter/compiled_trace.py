@@ -83,14 +83,8 @@ class _TraceGen(_Gen):
 
     def ex(self, node: ir.Node, env: dict[str, str], pure: bool = False) -> str:  # noqa: C901, ARG002
         match node:
-            case ir.Const(value=v):
-                return self.const(v)
-            case ir.Var(kind="local", name=n):
-                return env[n]
-            case ir.Var(kind="param", name=n):
-                return self.const(self.params[n])
-            case ir.Var(kind="now"):
-                return "now"
+            case ir.Const() | ir.Var(kind="local" | "param" | "now"):
+                return super().ex(node, env)  # the same text either way
             case ir.Var(kind=kind, name=n):
                 return f"{self.getter(kind, n)}()"
             case ir.Op(key="index", args=(a, b)):
