@@ -218,14 +218,14 @@ class _Gen:
             case ir.Logic(op=op, args=args):
                 if pure:
                     fn = self.global_fn("g", _and if op == "and" else _or)
-                    return f"{fn}({', '.join(self.ex(x, env, pure) for x in args)})"
+                    return f"{fn}({', '.join('lambda: ' + self.ex(x, env, pure) for x in args)})"
                 return self._logic(op, list(args), env)
             case ir.Cond(condition=c, then=th, otherwise=o):
                 test = f"{self.ex(c, env, pure)} is True" if pure else self.truth(c, env)
                 return f"({self.ex(th, env, pure)} if {test} else {self.ex(o, env, pure)})"
             case ir.Coalesce(value=v, fallback=f):
                 if pure:
-                    return f"{self.global_fn('c', _coalesce)}({self.ex(v, env, pure)}, {self.ex(f, env, pure)})"
+                    return f"{self.global_fn('c', _coalesce)}({self.ex(v, env, pure)}, lambda: {self.ex(f, env, pure)})"
                 first, name = self.bind(v, env, pure)
                 return f"({name} if {first} is not None else {self.ex(f, env, pure)})"
             case ir.GetField(target=tg, name=n):
@@ -707,20 +707,30 @@ def _not(a: Any) -> Any:
     return None if a is None else not a
 
 
-def _and(*args: Any) -> Any:
-    if any(a is False for a in args):
-        return False
-    return None if any(a is None for a in args) else True
+# Where := cannot be used (a comprehension's later collections), 且/或/若无则 are calls; their
+# operands are thunks, evaluated as the tree-walker evaluates them: up to the deciding one.
+def _and(*thunks: Callable[[], Any]) -> Any:
+    unknown = False
+    for thunk in thunks:
+        v = thunk()
+        if v is False:
+            return False
+        unknown = unknown or v is None
+    return None if unknown else True
 
 
-def _or(*args: Any) -> Any:
-    if any(a is True for a in args):
-        return True
-    return None if any(a is None for a in args) else False
+def _or(*thunks: Callable[[], Any]) -> Any:
+    unknown = False
+    for thunk in thunks:
+        v = thunk()
+        if v is True:
+            return True
+        unknown = unknown or v is None
+    return None if unknown else False
 
 
-def _coalesce(a: Any, b: Any) -> Any:
-    return a if a is not None else b
+def _coalesce(a: Any, fallback: Callable[[], Any]) -> Any:
+    return a if a is not None else fallback()
 
 
 def _get_field(target: Any, name: str) -> Any:
@@ -728,7 +738,8 @@ def _get_field(target: Any, name: str) -> Any:
 
 
 def _quant(coll: Any, pred: Callable[[Any], Any], fn: Callable[..., bool]) -> Any:
-    return None if coll is None else fn(pred(x) is True for x in coll)
+    # every element, as the walker tests them (an error in a later element is not skipped)
+    return None if coll is None else fn([pred(x) is True for x in coll])
 
 
 def _guarded(impl: Callable[..., Any], text: str) -> Callable[..., Any]:

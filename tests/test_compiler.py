@@ -368,3 +368,31 @@ def test_evaluate_values_is_evaluate_without_the_facts_dict() -> None:
         values = [facts.get(name) for name in evaluator.input_names]
         got = dict(zip(evaluator.conclusion_names, evaluator.evaluate_values(NOW, *values), strict=True))
         assert repr(got) == repr(evaluator.evaluate(facts, NOW))
+
+
+def test_later_generators_evaluate_no_more_than_the_walker() -> None:
+    # 且 in a comprehension's later collection is a call (no := there): its right operand —
+    # a 唯一 table whose rows disagree for this value — must not be evaluated once 且 is decided
+    source = """规则书 t
+文献 规范：《规范》
+
+输入：
+  L：列表（数）
+  K：数
+
+结论：
+  X：列表（数）
+
+决策表 T（v：数），命中 唯一：
+  | ≥ K | => "a"
+  | ≥ 0 | => "b"
+
+规则 R1 x：
+  依据 规范 "1"
+  则 X = [q 对于 p 属于 L 对于 q 属于 (若 p > 10 且 T（p） = "a" 则 L 否则 (L 若无则 [p]))]
+"""
+    book = load_source(source)
+    facts, _ = book.decoder.decode({"L": [1, 2], "K": 0})
+    now = datetime(2022, 3, 1)
+    expected = book.walker.evaluate(dict(facts), now)[0]
+    assert book.evaluator.evaluate(dict(facts), now) == expected
