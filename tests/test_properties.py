@@ -210,7 +210,7 @@ class Gen:
                    "between", "exists", "forall", "tier"],
             TIER: [],
             LMONEY: ["comp", "plus"],
-            LTEXT: ["tcomp", "dedup", "alltab"],
+            LTEXT: ["tcomp", "dedup", "alltab", "tcomp2"],
         }[t] + common
         k = self.pick(kinds)
         if k in BINARY:
@@ -279,6 +279,8 @@ class Gen:
                 return f"{_p(e(LMONEY))} + {_p(e(LMONEY))}"
             case "tcomp":
                 return "[项.类别 对于 项 属于 明细]"
+            case "tcomp2":  # a later collection that depends on the first loop's element
+                return f"[标 对于 项 属于 明细 对于 标 属于 (若 {self.item_condition(depth - 1)} 则 标签 否则 [])]"
             case "dedup":
                 return f"去重（{e(LTEXT)}）"
             case "alltab":
@@ -292,6 +294,8 @@ class Gen:
             f"项.类别 = {_p(inner.expr(TEXT, depth))}",
             f"项.类别 属于 {_p(inner.expr(LTEXT, depth))}",
             f"项.价格 在 0元 至 {_p(inner.expr(MONEY, depth))} 之间",
+            # the left side often empty or false: what the right side reads must be read alike
+            f"{_p(inner.expr(BOOL, depth))} {self.pick(['且', '或'])} 项.价格 > {_p(inner.expr(MONEY, depth))}",
         ])
 
 
