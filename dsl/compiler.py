@@ -88,6 +88,9 @@ class _Gen:
         self.ns["_table_conflict"] = _table_conflict
         #: comprehensions and quantifiers as module-level functions (set by `generate`)
         self.hoist = False
+        #: definitions that hold their error (`_Failed`) until read (see `definition`)
+        self.deferred: set[str] = set()
+        self.ns.update({"EvaluationError": EvaluationError, "_Failed": _Failed, "_force": _force})
         self.helpers: list[str] = []
 
     # ------------------------------------------------------------ naming
@@ -190,7 +193,7 @@ class _Gen:
                     self.used.add("现在")  # a local of evaluate, not a name
                 return "now"
             case ir.Var(name=n):
-                return self.var(n)
+                return f"_force({self.var(n)})" if n in self.deferred else self.var(n)
             case ir.Op(key="present", args=(a,)):
                 return f"({self.ex(a, env, pure)} is not None)"
             case ir.Op(key="absent", args=(a,)):
@@ -437,9 +440,19 @@ class _Gen:
         self.lines.append("    " * indent + line)
 
     def definition(self, name: str, expr: ir.Node) -> None:
-        """`v = expr` for one definition, in evaluate's order (definitions always run)."""
+        """`v = expr` for one definition, in evaluate's order (definitions always run).
+
+        The reference evaluator computes a definition only when something reads it. A definition
+        that can fail (a 函数 or 决策表 call, a built-in that can raise) keeps its error instead,
+        and raises it where it is read — so a case that never reads it gets its verdict, as from
+        the reference evaluator.
+        """
         target = self.var(name)
-        if not self._extreme_loop(target, expr):
+        if _may_raise(expr):
+            self.emit(f"try: {target} = {self.ex(expr, {})}")
+            self.emit(f"except EvaluationError as failure: {target} = _Failed(failure)")
+            self.deferred.add(name)
+        elif not self._extreme_loop(target, expr):
             self.emit(f"{target} = {self.ex(expr, {})}")
 
     def _extreme_loop(self, target: str, node: ir.Node, indent: int = 1) -> bool:
@@ -663,6 +676,48 @@ def _constant_value(node: ir.Node, params: dict[str, Any]) -> Any:
     if isinstance(node, ir.Var) and node.kind == "param":
         return params.get(node.name)
     return None
+
+
+class _Failed:
+    """A definition's error, kept until the definition is read."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: EvaluationError) -> None:
+        self.error = error
+
+
+def _force(value: Any) -> Any:
+    if type(value) is _Failed:
+        raise value.error
+    return value
+
+
+def _may_raise(node: ir.Node | None) -> bool:
+    """Whether evaluating the expression can raise an EvaluationError (a call of a 函数 or
+    决策表 — a 唯一 table's rows can disagree — or a built-in that can fail)."""
+    match node:
+        case None | ir.Const() | ir.Var():
+            return False
+        case ir.CallUser():
+            return True
+        case ir.Builtin(name=n, args=args):
+            return n in _MAY_RAISE or any(_may_raise(a) for a in args)
+        case ir.Op(args=args) | ir.Logic(args=args) | ir.MakeList(items=args):
+            return any(_may_raise(a) for a in args)
+        case ir.Cond(condition=c, then=t, otherwise=o):
+            return _may_raise(c) or _may_raise(t) or _may_raise(o)
+        case ir.Coalesce(value=v, fallback=f):
+            return _may_raise(v) or _may_raise(f)
+        case ir.GetField(target=t):
+            return _may_raise(t)
+        case ir.Quant(collection=c, condition=cond):
+            return _may_raise(c) or _may_raise(cond)
+        case ir.MakeRecord(entries=entries):
+            return any(_may_raise(v) for _, v in entries)
+        case ir.Comp(element=e, generators=gens, condition=c, sort_key=k):
+            return any(_may_raise(x) for x in (e, c, k, *(g[1] for g in gens)))
+    return True  # pragma: no cover - an unknown node: assume the worst
 
 
 def _tuple_valued(node: ir.Node) -> bool:

@@ -13,6 +13,7 @@ import pytest
 
 from bench.baseline_shipping import decide
 from bench.cases import generate
+from dsl.runtime_errors import EvaluationError
 from dsl.values import Percent
 from interpreter.api import load_rulebook, load_source
 from interpreter.fast_codec import ConclusionEncoder
@@ -396,3 +397,39 @@ def test_later_generators_evaluate_no_more_than_the_walker() -> None:
     now = datetime(2022, 3, 1)
     expected = book.walker.evaluate(dict(facts), now)[0]
     assert book.evaluator.evaluate(dict(facts), now) == expected
+
+
+@pytest.mark.parametrize("reads", [False, True])
+def test_a_failing_definition_fails_only_when_read(reads) -> None:
+    # like the reference evaluator: a definition nothing reads for this case cannot fail it
+    source = """规则书 t
+文献 规范：《规范》
+
+输入：
+  A：是否
+  K：数
+  V：数
+
+结论：
+  X：文本，默认 "无"
+
+决策表 T（v：数），命中 唯一：
+  | ≥ K | => "a"
+  | ≥ 0 | => "b"
+
+定义 D = T（V）
+
+规则 R1 x：
+  依据 规范 "1"
+  如果 A
+  则 X = D
+"""
+    book = load_source(source)
+    facts, _ = book.decoder.decode({"A": reads, "K": 0, "V": 1})
+    now = datetime(2022, 3, 1)
+    if not reads:
+        assert book.evaluator.evaluate(dict(facts), now) == book.walker.evaluate(dict(facts), now)[0] == {"X": "无"}
+        return
+    for evaluate in (book.evaluator.evaluate, lambda f, t: book.walker.evaluate(f, t)[0]):
+        with pytest.raises(EvaluationError, match="决策表「T」"):
+            evaluate(dict(facts), now)
