@@ -149,7 +149,9 @@ class _Gen:
     def truth(self, node: ir.Node, env: dict[str, str]) -> str:
         """A Python expression that is True exactly when `node` evaluates to True (是)."""
         match node:
-            case ir.Logic(op="and", args=args):
+            case ir.Logic(op="and", args=args) if not any(_may_raise(a) for a in args[1:]):
+                # stops at an empty operand too: the result cannot be 是 (the walker goes on, but
+                # only an operand that can fail could tell the difference — those take _logic)
                 return "(" + " and ".join(self.truth(a, env) for a in args) + ")"
             case ir.Logic(op="or", args=args):
                 return "(" + " or ".join(self.truth(a, env) for a in args) + ")"
@@ -159,7 +161,8 @@ class _Gen:
                 return f"({self.ex(a, env)} is not None)"
             case ir.Op(key="absent", args=(a,)):
                 return f"({self.ex(a, env)} is None)"
-            case ir.Op(key=key, args=(a, b)) if self._inline(key, a, b) and key not in _INLINE_BINARY:
+            case ir.Op(key=key, args=(a, b)) if self._inline(key, a, b) and key not in _INLINE_BINARY \
+                    and not _may_raise(b):
                 fa, na = self.bind(a, env, False)
                 fb, nb = self.bind(b, env, False)
                 # only constants skip the check, and constants are never bound with :=
@@ -200,14 +203,15 @@ class _Gen:
                 return f"({self.ex(a, env, pure)} is None)"
             case ir.Op(key="index", args=(a, b)):
                 return f"_index({self.ex(a, env, pure)}, {self.ex(b, env, pure)})"
-            case ir.Op(key="between", args=(v, lo, hi)) if not pure and _same_types(v, lo, hi):
+            case ir.Op(key="between", args=(v, lo, hi)) if not pure and _same_types(v, lo, hi) \
+                    and not (_may_raise(lo) or _may_raise(hi)):
                 parts = [self.bind(x, env, False) for x in (v, lo, hi)]
                 guard = [f"{f} is None" for (f, _), x in zip(parts, (v, lo, hi)) if not self.never_none(x)]
                 test = f"{parts[1][1]} <= {parts[0][1]} <= {parts[2][1]}"
                 return f"(None if {' or '.join(guard)} else {test})" if guard else f"({test})"
-            case ir.Op(key=key, args=(a, b)) if not pure and self._inline(key, a, b):
+            case ir.Op(key=key, args=(a, b)) if not pure and self._inline(key, a, b) and not _may_raise(b):
                 return self._inline_binary(key, a, b, env)
-            case ir.Op(key=key, args=(a, b)) if not pure and key in _ROUNDED_PRODUCTS:
+            case ir.Op(key=key, args=(a, b)) if not pure and key in _ROUNDED_PRODUCTS and not _may_raise(b):
                 return self._inline_rounded(key, a, b, env)
             case ir.Op(key="list_concat", args=(a, b)) if not pure and _tuple_valued(a) and _tuple_valued(b):
                 return f"({self.ex(a, env)} + {self.ex(b, env)})"  # tuple(a) + tuple(b), never absent
@@ -256,7 +260,8 @@ class _Gen:
                 return f"{fn}({', '.join(self.ex(x, env, pure) for x in args)})"
             case ir.CallUser(name=n, args=args):
                 return f"{self.var('函数:' + n)}({', '.join(self.ex(x, env, pure) for x in args)})"
-            case ir.Quant(kind=k, var=v, collection=c, condition=cond) if self.hoist and not pure:
+            case ir.Quant(kind=k, var=v, collection=c, condition=cond) if self.hoist and not pure \
+                    and not _may_raise(cond):
                 first, name = self.bind(c, env, pure)
                 return f"(None if {first} is None else {self._hoisted_quantifier(node, env, name)})"
             case ir.Quant(kind=k, var=v, collection=c, condition=cond):
@@ -268,6 +273,8 @@ class _Gen:
                     coll = self.ex(c, env, pure)
                     return f"{self.global_fn('q', _quant)}({coll}, lambda {loop}: {body}, {fn})"
                 first, name = self.bind(c, env, pure)
+                if _may_raise(cond):  # every element, as the walker tests them: a later one may fail
+                    return f"(None if {first} is None else {fn}([{self.truth(cond, inner)} for {loop} in {name}]))"
                 return f"(None if {first} is None else {fn}({self.truth(cond, inner)} for {loop} in {name}))"
             case ir.MakeList(items=items):
                 inner_items = ", ".join(self.ex(x, env, pure) for x in items)

@@ -372,9 +372,25 @@ class _TraceGen(_Gen):
                 self.line(f"{active} = True; {check} = None")
             if rule.condition is None:
                 self.line(f"{out} = ({active}, {check}, None)")
-            else:
+            elif rule.version is None:
                 vc, sc = self.tr(rule.condition)
-                self.line(f"{out} = ({active} and {vc} is True, {check}, {sc})")
+                self.line(f"{out} = ({vc} is True, {check}, {sc})")
+            else:
+                self.line(f"if {active}:")
+                self.ind += 1
+                vc, sc = self.tr(rule.condition)
+                self.line(f"{out} = ({vc} is True, {check}, {sc})")
+                self.ind -= 1
+                # the version does not apply: the condition is evaluated only to be shown
+                self.line("else:")
+                self.ind += 1
+                self.line("try:")
+                self.ind += 1
+                _, sc = self.tr(rule.condition)
+                self.line(f"{out} = (False, {check}, {sc})")
+                self.ind -= 1
+                self.line(f"except EvaluationError: {out} = (False, {check}, None)")
+                self.ind -= 1
             return out
 
         self.memo("rule", rule.key, body)

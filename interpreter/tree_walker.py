@@ -282,9 +282,16 @@ class _Run:
         active, check = (True, None) if rule.version is None else self.version(rule.version)
         step = None
         ok = active
-        if rule.condition is not None and (active or self.recording):
+        if rule.condition is not None and active:
             cond, step = self.named(lambda: self.traced(rule.condition, {}))
-            ok = active and cond is True
+            ok = cond is True
+        elif rule.condition is not None and self.recording:
+            # the rule's version does not apply: its condition is evaluated only to be shown,
+            # so its failure cannot fail the evaluation (without a trace it is not evaluated)
+            try:
+                _, step = self.named(lambda: self.traced(rule.condition, {}))
+            except EvaluationError:
+                step = None
         result = (ok, check, step)
         self.rule_app[key] = result
         return result

@@ -177,3 +177,18 @@ def test_many_named_items_do_not_shadow_the_helpers() -> None:
     _agree(f"输入：\n  L：列表（数）\n{inputs}\n\n结论：\n  X：列表（数）\n\n"
            "函数 F（m：列表（数））：列表（数） = [q 对于 p 属于 m 对于 q 属于 (若 p > 0 且 p < 9 则 m 否则 [])]\n\n"
            "规则 R1 x：\n  依据 规范 \"1\"\n  则 X = F（L）\n", {"L": [1]})
+
+
+def test_a_failing_condition_of_a_rule_whose_version_does_not_apply_is_only_shown() -> None:
+    # traced evaluation shows such a condition; its failure must not fail the evaluation,
+    # which without a trace never evaluates it
+    source = (TABLE.replace("  X：是否\n", "  X：是否，默认 否\n  P：时间\n", 1).replace("结论：\n  X", "结论：\n  X")
+              + "版本 新版：按 P，自 2022-02-01 00:00:00 起\n\n"
+              "规则 R1 x：\n  依据 规范 \"1\"\n  适用版本 新版\n  如果 T（1） = \"a\"\n  则 X = 是\n")
+    source = source.replace("  K：数\n\n结论：\n  X：是否，默认 否\n  P：时间\n", "  K：数\n  P：时间\n\n结论：\n  X：是否，默认 否\n")
+    book = load_source(HEAD + source)
+    facts, _ = book.decoder.decode({"L": [], "A": None, "K": 0, "P": "2022-01-01 00:00:00"})
+    assert book.walker.evaluate(dict(facts), NOW)[0] == book.evaluator.evaluate(dict(facts), NOW) == {"X": False}
+    _agree(source, {"L": [], "A": None, "K": 0, "P": "2022-01-01 00:00:00"})
+    trace = book.tracer.evaluate(dict(facts), NOW)[1]
+    assert trace.conclusions["X"].rules[0].condition is None

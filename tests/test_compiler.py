@@ -433,3 +433,49 @@ def test_a_failing_definition_fails_only_when_read(reads) -> None:
     for evaluate in (book.evaluator.evaluate, lambda f, t: book.walker.evaluate(f, t)[0]):
         with pytest.raises(EvaluationError, match="决策表「T」"):
             evaluate(dict(facts), now)
+
+
+_TABLE_CASE = """规则书 t
+文献 规范：《规范》
+
+输入：
+  L：列表（数）
+  A：数，可选
+  K：数
+
+结论：
+  X：是否
+
+决策表 T（v：数），命中 唯一：
+  | ≥ K | => "a"
+  | ≥ 0 | => "b"
+
+规则 R1 x：
+  依据 规范 "1"
+  则 X = {rule}
+"""
+
+
+@pytest.mark.parametrize("rule", [
+    '存在 p 属于 L 满足 (A > p 且 T（p） = "a")',
+    '所有 p 属于 L 满足 (存在 q 属于 L 满足 (q = 1 或 T（q） = "a"))',
+    '存在 p 属于 L 满足 (A > p 且 (T（p） = "a"))',
+    '存在 p 属于 L 满足 (A 在 p 至 (若 T（p） = "a" 则 1 否则 2) 之间)',
+    '(A > 1) 且 (T（1） = "a")',
+])
+def test_an_operand_that_can_fail_is_evaluated_as_the_walker_does(rule) -> None:
+    # where the verdict code would skip an operand that cannot change the value, it still
+    # evaluates one that can fail (here a 唯一 table whose rows disagree), as the walker does
+    book = load_source(_TABLE_CASE.format(rule=rule))
+    facts, _ = book.decoder.decode({"L": [1, 2], "A": None, "K": 0})
+    now = datetime(2022, 3, 1)
+
+    def outcome(evaluate):
+        try:
+            return "ok", evaluate(dict(facts), now)
+        except EvaluationError as exc:
+            return "error", str(exc)
+
+    expected = outcome(lambda f, t: book.walker.evaluate(f, t)[0])
+    assert expected[0] == "error"
+    assert outcome(book.evaluator.evaluate) == expected

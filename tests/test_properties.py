@@ -160,7 +160,8 @@ BINARY = {
     "tplus": (DATETIME, "+", DURATION), "tminus": (DATETIME, "-", DURATION), "concat": (TEXT, "+", TEXT),
 }
 CALLS = {"sum": ("求和", LMONEY), "fn": ("折算", MONEY), "dateof": ("日期", DATETIME), "table": ("分档", MONEY),
-         "first": ("首个", LTEXT), "unique": ("定档", MONEY), "fnref": ("加件", NUMBER)}
+         "first": ("首个", LTEXT), "unique": ("定档", MONEY), "fnref": ("加件", NUMBER),
+         "clash": ("冲档", MONEY)}
 
 
 def _p(text: str) -> str:
@@ -205,7 +206,7 @@ class Gen:
             DURATION: ["tdiff", "dadd", "ddiff"],
             DATETIME: ["tplus", "tminus", "earliest", "latest"],
             DATE: ["dateof", "dplus"],
-            TEXT: ["concat", "join", "table", "first", "unique"],
+            TEXT: ["concat", "join", "table", "first", "unique", "clash"],
             BOOL: ["cmp", "eq", "and", "or", "not", "present", "absent", "in", "notin", "contains", "starts",
                    "between", "exists", "forall", "tier"],
             TIER: [],
@@ -313,6 +314,9 @@ def rulebooks(draw):
     lines += [f"  | < {a}元 | => \"低\"", f"  | {a}元 至 {b}元 | => \"中\"", "  | - | => \"高\"", ""]
     # 唯一 rows may not overlap (the checker proves it); 全部 lists every hit
     lines += ["决策表 定档（值：金额），命中 唯一：", f"  | < {a}元 | => \"下\"", f"  | ≥ {a}元 | => \"上\"", ""]
+    # rows that depend on an input: when both hit with different results, evaluation fails —
+    # both evaluators must then fail alike, and succeed alike when the call is never reached
+    lines += ["决策表 冲档（值：金额），命中 唯一：", "  | ≥ 金额甲 | => \"甲\"", "  | ≥ 0元 | => \"乙\"", ""]
     lines += ["决策表 全档（值：金额），命中 全部：", f"  | ≥ {a}元 | => \"甲\"", f"  | ≥ {b}元 | => \"乙\"", ""]
     # a function that reads inputs, not only its parameters
     lines += ["函数 加件（n：数） = n + 件数乙 + 计数（标签）", ""]
