@@ -90,6 +90,7 @@ class _Gen:
         self.hoist = False
         #: definitions that hold their error (`_Failed`) until read (see `definition`)
         self.deferred: set[str] = set()
+        self._may_raise: dict[int, bool] = {}  # per IR node (the program keeps them alive)
         self.ns.update({"EvaluationError": EvaluationError, "_Failed": _Failed, "_force": _force})
         self.helpers: list[str] = []
 
@@ -146,10 +147,19 @@ class _Gen:
                 return node.name in self.defaulted_inputs
         return False
 
+    def may_raise(self, node: ir.Node | None) -> bool:
+        """See `_may_raise`; remembered per node (asked again for each enclosing expression)."""
+        if node is None:
+            return False
+        found = self._may_raise.get(id(node))
+        if found is None:
+            found = self._may_raise[id(node)] = _may_raise(node, self.program.functions)
+        return found
+
     def truth(self, node: ir.Node, env: dict[str, str]) -> str:
         """A Python expression that is True exactly when `node` evaluates to True (是)."""
         match node:
-            case ir.Logic(op="and", args=args) if not any(_may_raise(a) for a in args[1:]):
+            case ir.Logic(op="and", args=args) if not any(self.may_raise(a) for a in args[1:]):
                 # stops at an empty operand too: the result cannot be 是 (the walker goes on, but
                 # only an operand that can fail could tell the difference — those take _logic)
                 return "(" + " and ".join(self.truth(a, env) for a in args) + ")"
@@ -162,7 +172,7 @@ class _Gen:
             case ir.Op(key="absent", args=(a,)):
                 return f"({self.ex(a, env)} is None)"
             case ir.Op(key=key, args=(a, b)) if self._inline(key, a, b) and key not in _INLINE_BINARY \
-                    and not _may_raise(b):
+                    and not self.may_raise(b):
                 fa, na = self.bind(a, env, False)
                 fb, nb = self.bind(b, env, False)
                 # only constants skip the check, and constants are never bound with :=
@@ -204,14 +214,14 @@ class _Gen:
             case ir.Op(key="index", args=(a, b)):
                 return f"_index({self.ex(a, env, pure)}, {self.ex(b, env, pure)})"
             case ir.Op(key="between", args=(v, lo, hi)) if not pure and _same_types(v, lo, hi) \
-                    and not (_may_raise(lo) or _may_raise(hi)):
+                    and not (self.may_raise(lo) or self.may_raise(hi)):
                 parts = [self.bind(x, env, False) for x in (v, lo, hi)]
                 guard = [f"{f} is None" for (f, _), x in zip(parts, (v, lo, hi)) if not self.never_none(x)]
                 test = f"{parts[1][1]} <= {parts[0][1]} <= {parts[2][1]}"
                 return f"(None if {' or '.join(guard)} else {test})" if guard else f"({test})"
-            case ir.Op(key=key, args=(a, b)) if not pure and self._inline(key, a, b) and not _may_raise(b):
+            case ir.Op(key=key, args=(a, b)) if not pure and self._inline(key, a, b) and not self.may_raise(b):
                 return self._inline_binary(key, a, b, env)
-            case ir.Op(key=key, args=(a, b)) if not pure and key in _ROUNDED_PRODUCTS and not _may_raise(b):
+            case ir.Op(key=key, args=(a, b)) if not pure and key in _ROUNDED_PRODUCTS and not self.may_raise(b):
                 return self._inline_rounded(key, a, b, env)
             case ir.Op(key="list_concat", args=(a, b)) if not pure and _tuple_valued(a) and _tuple_valued(b):
                 return f"({self.ex(a, env)} + {self.ex(b, env)})"  # tuple(a) + tuple(b), never absent
@@ -261,7 +271,7 @@ class _Gen:
             case ir.CallUser(name=n, args=args):
                 return f"{self.var('函数:' + n)}({', '.join(self.ex(x, env, pure) for x in args)})"
             case ir.Quant(kind=k, var=v, collection=c, condition=cond) if self.hoist and not pure \
-                    and not _may_raise(cond):
+                    and not self.may_raise(cond):
                 first, name = self.bind(c, env, pure)
                 return f"(None if {first} is None else {self._hoisted_quantifier(node, env, name)})"
             case ir.Quant(kind=k, var=v, collection=c, condition=cond):
@@ -273,7 +283,7 @@ class _Gen:
                     coll = self.ex(c, env, pure)
                     return f"{self.global_fn('q', _quant)}({coll}, lambda {loop}: {body}, {fn})"
                 first, name = self.bind(c, env, pure)
-                if _may_raise(cond):  # every element, as the walker tests them: a later one may fail
+                if self.may_raise(cond):  # every element, as the walker tests them: a later one may fail
                     return f"(None if {first} is None else {fn}([{self.truth(cond, inner)} for {loop} in {name}]))"
                 return f"(None if {first} is None else {fn}({self.truth(cond, inner)} for {loop} in {name}))"
             case ir.MakeList(items=items):
@@ -455,7 +465,7 @@ class _Gen:
         the reference evaluator.
         """
         target = self.var(name)
-        if _may_raise(expr):
+        if self.may_raise(expr):
             self.emit(f"try: {target} = {self.ex(expr, {})}")
             self.emit(f"except EvaluationError as failure: {target} = _Failed(failure)")
             self.deferred.add(name)
@@ -700,30 +710,44 @@ def _force(value: Any) -> Any:
     return value
 
 
-def _may_raise(node: ir.Node | None) -> bool:
-    """Whether evaluating the expression can raise an EvaluationError (a call of a 函数 or
-    决策表 — a 唯一 table's rows can disagree — or a built-in that can fail)."""
+def _may_raise(node: ir.Node | None, functions: dict[str, Any], calling: frozenset[str] = frozenset()) -> bool:
+    """Whether evaluating the expression can raise an EvaluationError: a built-in that can fail,
+    a 唯一 decision table (its rows can disagree), or a 函数/决策表 whose body can."""
+    def walk(x: ir.Node | None) -> bool:
+        return _may_raise(x, functions, calling)
+
     match node:
         case None | ir.Const() | ir.Var():
             return False
-        case ir.CallUser():
-            return True
+        case ir.CallUser(name=n, args=args):
+            if any(walk(a) for a in args):
+                return True
+            spec = functions.get(n)
+            if spec is None or n in calling:
+                return True
+            inner = calling | {n}
+            if isinstance(spec, ir.FunctionSpec):
+                return _may_raise(spec.body, functions, inner)
+            if spec.hit_policy == "唯一" and len(spec.rows) > 1:
+                return True
+            return any(_may_raise(v, functions, inner) for row in spec.rows for cell in row.cells for v in cell.values) \
+                or any(_may_raise(row.result, functions, inner) for row in spec.rows)
         case ir.Builtin(name=n, args=args):
-            return n in _MAY_RAISE or any(_may_raise(a) for a in args)
+            return n in _MAY_RAISE or any(walk(a) for a in args)
         case ir.Op(args=args) | ir.Logic(args=args) | ir.MakeList(items=args):
-            return any(_may_raise(a) for a in args)
+            return any(walk(a) for a in args)
         case ir.Cond(condition=c, then=t, otherwise=o):
-            return _may_raise(c) or _may_raise(t) or _may_raise(o)
+            return walk(c) or walk(t) or walk(o)
         case ir.Coalesce(value=v, fallback=f):
-            return _may_raise(v) or _may_raise(f)
+            return walk(v) or walk(f)
         case ir.GetField(target=t):
-            return _may_raise(t)
+            return walk(t)
         case ir.Quant(collection=c, condition=cond):
-            return _may_raise(c) or _may_raise(cond)
+            return walk(c) or walk(cond)
         case ir.MakeRecord(entries=entries):
-            return any(_may_raise(v) for _, v in entries)
+            return any(walk(v) for _, v in entries)
         case ir.Comp(element=e, generators=gens, condition=c, sort_key=k):
-            return any(_may_raise(x) for x in (e, c, k, *(g[1] for g in gens)))
+            return any(walk(x) for x in (e, c, k, *(g[1] for g in gens)))
     return True  # pragma: no cover - an unknown node: assume the worst
 
 
