@@ -81,7 +81,7 @@ class _Gen:
                                  if isinstance(i.default, ir.Const) and i.default.value is not None
                                  or isinstance(i.default, (ir.MakeList, ir.MakeRecord))
                                  or (isinstance(i.default, ir.Var) and i.default.kind == "now")}
-        for helper in (_index, _values, cell_matches):
+        for helper in (_index, _values, cell_matches, _not, _kleene, _coalesce, _get_field, _quant):
             self.ns[helper.__name__] = helper
         self.ns["_sort_key"] = _sort_key
         self.ns["_conflict"] = self._conflict
@@ -229,26 +229,26 @@ class _Gen:
                 return f"{self.op(key)}({', '.join(self.ex(x, env, pure) for x in args)})"
             case ir.Logic(op="not", args=(a,)):
                 if pure:
-                    return f"{self.global_fn('n', _not)}({self.ex(a, env, pure)})"
+                    return f"_not({self.ex(a, env, pure)})"
                 first, name = self.bind(a, env, pure)
                 return f"(None if {first} is None else not {name})"
             case ir.Logic(op=op, args=args):
                 if pure:
-                    fn = self.global_fn("g", _and if op == "and" else _or)
-                    return f"{fn}({', '.join('lambda: ' + self.ex(x, env, pure) for x in args)})"
+                    thunks = ", ".join("lambda: " + self.ex(x, env, pure) for x in args)
+                    return f"_kleene({op == 'or'}, {thunks})"
                 return self._logic(op, list(args), env)
             case ir.Cond(condition=c, then=th, otherwise=o):
                 test = f"{self.ex(c, env, pure)} is True" if pure else self.truth(c, env)
                 return f"({self.ex(th, env, pure)} if {test} else {self.ex(o, env, pure)})"
             case ir.Coalesce(value=v, fallback=f):
                 if pure:
-                    return f"{self.global_fn('c', _coalesce)}({self.ex(v, env, pure)}, lambda: {self.ex(f, env, pure)})"
+                    return f"_coalesce({self.ex(v, env, pure)}, lambda: {self.ex(f, env, pure)})"
                 first, name = self.bind(v, env, pure)
                 return f"({name} if {first} is not None else {self.ex(f, env, pure)})"
             case ir.GetField(target=tg, name=n):
                 key = self.const(n)
                 if pure:
-                    return f"{self.global_fn('gf', _get_field)}({self.ex(tg, env, pure)}, {key})"
+                    return f"_get_field({self.ex(tg, env, pure)}, {key})"
                 if self.never_none(tg):
                     return f"{self.ex(tg, env, pure)}.get({key})"
                 first, name = self.bind(tg, env, pure)
@@ -281,7 +281,7 @@ class _Gen:
                 fn = "any" if k == "exists" else "all"
                 if pure:
                     coll = self.ex(c, env, pure)
-                    return f"{self.global_fn('q', _quant)}({coll}, lambda {loop}: {body}, {fn})"
+                    return f"_quant({coll}, lambda {loop}: {body}, {fn})"
                 first, name = self.bind(c, env, pure)
                 if self.may_raise(cond):  # every element, as the walker tests them: a later one may fail
                     return f"(None if {first} is None else {fn}([{self.truth(cond, inner)} for {loop} in {name}]))"
@@ -793,26 +793,19 @@ def _not(a: Any) -> Any:
     return None if a is None else not a
 
 
-# Where := cannot be used (a comprehension's later collections), 且/或/若无则 are calls; their
-# operands are thunks, evaluated as the tree-walker evaluates them: up to the deciding one.
-def _and(*thunks: Callable[[], Any]) -> Any:
+# Where := cannot be used (a comprehension's later collections, and the compiled tracer's
+# untraced code), 且/或/若无则 are calls; their operands are thunks, evaluated as the
+# tree-walker evaluates them: up to the deciding one.
+def _kleene(decisive: bool, *thunks: Callable[[], Any]) -> Any:
+    """且 (decisive 否) / 或 (decisive 是) in Kleene logic."""
     unknown = False
     for thunk in thunks:
         v = thunk()
-        if v is False:
-            return False
-        unknown = unknown or v is None
-    return None if unknown else True
-
-
-def _or(*thunks: Callable[[], Any]) -> Any:
-    unknown = False
-    for thunk in thunks:
-        v = thunk()
-        if v is True:
-            return True
-        unknown = unknown or v is None
-    return None if unknown else False
+        if v is None:
+            unknown = True
+        elif v is decisive:
+            return decisive
+    return None if unknown else not decisive
 
 
 def _coalesce(a: Any, fallback: Callable[[], Any]) -> Any:

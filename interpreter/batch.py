@@ -102,17 +102,19 @@ def _block(data: bytes, first_line: int, file: str) -> tuple[bytes, int, int]:
 
     The everyday line — an object starting with `{`, shallow, decoded by the fast decoder
     without warnings — takes a short path; anything else goes through `_one`, which gives
-    the same result with every check and the proper error message.
+    the same result with every check and the proper error message. With `--explain` every
+    line goes through `_one` (the explanation costs far more than the checks the short path
+    saves).
     """
     assert _BOOK is not None and _NOW is not None
-    book, now = _BOOK, _NOW
-    if _EXPLAIN:
-        return _explained_block(book, now, data, first_line, file)
-    run, encode = _short_path(book)
-    # A case the fast decoder accepts nests no deeper than its inputs' types allow; only when
-    # that is unbounded must a line be short of MAX_DEPTH brackets (as `_one` requires).
-    depth = getattr(book.decoder, "depth", None)
-    count = depth is None or depth > MAX_DEPTH
+    book, now, explain = _BOOK, _NOW, _EXPLAIN
+    short = not explain
+    if short:
+        run, encode = _short_path(book)
+        # A case the fast decoder accepts nests no deeper than its inputs' types allow; only when
+        # that is unbounded must a line be short of MAX_DEPTH brackets (as `_one` requires).
+        depth = getattr(book.decoder, "depth", None)
+        count = depth is None or depth > MAX_DEPTH
     loads, dumps = orjson.loads, orjson.dumps
     parts = []
     good = bad = 0
@@ -123,7 +125,7 @@ def _block(data: bytes, first_line: int, file: str) -> tuple[bytes, int, int]:
     for line_no, raw in enumerate(lines, start=first_line):
         if crlf and raw[-1:] == b"\r":
             raw = raw.rstrip(b"\r")
-        if raw[:1] == b"{" and (not count or raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH):
+        if short and raw[:1] == b"{" and (not count or raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH):
             try:
                 case = loads(raw)
             except orjson.JSONDecodeError:
@@ -135,28 +137,12 @@ def _block(data: bytes, first_line: int, file: str) -> tuple[bytes, int, int]:
                     continue
                 except Exception:  # noqa: BLE001, S112 - declined or failed: `_one` says why
                     pass
-        out, ok = _one(book, now, line_no, raw, file)
+        out, ok = _one(book, now, line_no, raw, file, explain)
         parts.append(out[:-1])
         good += ok
         bad += not ok
     parts.append(b"")
     return b"\n".join(parts), good, bad
-
-
-def _explained_block(book: Rulebook, now: datetime, data: bytes, first_line: int, file: str) -> tuple[bytes, int, int]:
-    """`--explain`: every line through `_one`, with its explanation (no short path: the
-    explanation costs far more than the checks the short path saves)."""
-    parts = []
-    good = bad = 0
-    lines = data.split(b"\n")
-    if lines and not lines[-1]:
-        lines.pop()
-    for line_no, raw in enumerate(lines, start=first_line):
-        out, ok = _one(book, now, line_no, raw.rstrip(b"\r"), file, explain=True)
-        parts.append(out)
-        good += ok
-        bad += not ok
-    return b"".join(parts), good, bad
 
 
 class _Declined(Exception):

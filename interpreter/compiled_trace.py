@@ -27,7 +27,7 @@ from typing import Any
 
 from dsl import ir
 from dsl.builtins import BUILTINS
-from dsl.compiler import _Gen, _guarded
+from dsl.compiler import _all_rule_keys, _Gen, _guarded
 from dsl.operations import ROUNDING_OPS, version_active
 from dsl.operations import comprehension_sort_key as _sort_key
 from dsl.runtime_errors import EvaluationError
@@ -59,9 +59,7 @@ class _TraceGen(_Gen):
             "_RO": RuleOutcome, "_CT": ConclusionTrace,
             "_rounding_note": rounding_note, "_table_outcome": table_outcome, "_weigh": weigh,
             "_program": program, "_sort_key": _sort_key, "_ITER": ITERATION_NOTE,
-            "_MISSING": MISSING_CONDITION_NOTE, "_kleene": _kleene, "_strict_not": _strict_not,
-            "_strict_coalesce": _strict_coalesce, "_strict_field": _strict_field, "_strict_quant": _strict_quant,
-            "_strict_comp": _strict_comp,
+            "_MISSING": MISSING_CONDITION_NOTE, "_strict_comp": _strict_comp,
         })
 
     # ------------------------------------------------------------ names
@@ -92,16 +90,16 @@ class _TraceGen(_Gen):
             case ir.Op(key=key, args=args):
                 return f"{self.op(key)}({', '.join(self.ex(a, env) for a in args)})"
             case ir.Logic(op="not", args=(a,)):
-                return f"_strict_not({self.ex(a, env)})"
+                return f"_not({self.ex(a, env)})"
             case ir.Logic(op=op, args=args):
                 thunks = ", ".join(f"lambda: {self.ex(a, env)}" for a in args)
-                return f"_kleene({'True' if op == 'or' else 'False'}, ({thunks},))"
+                return f"_kleene({op == 'or'}, {thunks})"
             case ir.Cond(condition=c, then=th, otherwise=o):
                 return f"({self.ex(th, env)} if ({self.ex(c, env)}) is True else {self.ex(o, env)})"
             case ir.Coalesce(value=v, fallback=f):
-                return f"_strict_coalesce({self.ex(v, env)}, lambda: {self.ex(f, env)})"
+                return f"_coalesce({self.ex(v, env)}, lambda: {self.ex(f, env)})"
             case ir.GetField(target=tg, name=n):
-                return f"_strict_field({self.ex(tg, env)}, {self.const(n)})"
+                return f"_get_field({self.ex(tg, env)}, {self.const(n)})"
             case ir.Builtin(name=n, args=args, type=t):
                 impl = _guarded(BUILTINS[n][1](t, self.program.rounding), node.text)
                 return f"{self.global_fn('b', impl)}({', '.join(self.ex(a, env) for a in args)})"
@@ -110,7 +108,7 @@ class _TraceGen(_Gen):
             case ir.Quant(kind=k, var=var, collection=c, condition=cond):
                 loop = f"l_{next(self.tmp)}"
                 test = self.ex(cond, {**env, var: loop})
-                return f"_strict_quant({self.ex(c, env)}, lambda {loop}: {test}, {'any' if k == 'exists' else 'all'})"
+                return f"_quant({self.ex(c, env)}, lambda {loop}: {test}, {'any' if k == 'exists' else 'all'})"
             case ir.MakeList(items=items):
                 return _tuple(self.ex(i, env) for i in items)
             case ir.MakeRecord(entries=entries):
@@ -407,7 +405,7 @@ class _TraceGen(_Gen):
 
     def conclusion_getter(self, spec: ir.ConclusionSpec) -> None:
         values = {}
-        for key in _rule_keys(spec):
+        for key in _all_rule_keys(spec):
             expr = dict(self.program.rules[key].assignments)[spec.name]
             values[key] = self.evaluated("assign", f"{key}\0{spec.name}", expr)
         default = self.evaluated("default", spec.name, spec.default) if spec.default is not None else None
@@ -539,35 +537,6 @@ class _TraceGen(_Gen):
         return "\n".join(self.lines) + "\n"
 
 
-def _kleene(decisive: bool, thunks: tuple[Any, ...]) -> Any:
-    """且 (decisive 否) / 或 (decisive 是) as the walker evaluates it: up to the deciding operand."""
-    unknown = False
-    for thunk in thunks:
-        v = thunk()
-        if v is None:
-            unknown = True
-        elif v is decisive:
-            return decisive
-    return None if unknown else not decisive
-
-
-def _strict_not(v: Any) -> Any:
-    return None if v is None else not v
-
-
-def _strict_coalesce(v: Any, fallback: Any) -> Any:
-    return v if v is not None else fallback()
-
-
-def _strict_field(target: Any, name: str) -> Any:
-    return None if target is None else target.get(name)
-
-
-def _strict_quant(coll: Any, test: Any, fn: Any) -> Any:
-    """存在/所有 testing every element, as the walker does."""
-    return None if coll is None else fn([test(x) is True for x in coll])
-
-
 def _strict_comp(first: Any, pairs: Any, sort: bool) -> Any:
     if first is None:
         return None
@@ -590,17 +559,6 @@ def _tree_size(spec: ir.ConclusionSpec) -> int:
         return sum(1 + size(spec.children.get(k, ()), depth + 1) for k in keys)
 
     return size(spec.roots, 0)
-
-
-def _rule_keys(spec: ir.ConclusionSpec) -> list[str]:
-    seen: list[str] = []
-    pending = list(spec.roots)
-    while pending:
-        key = pending.pop(0)
-        if key not in seen:
-            seen.append(key)
-            pending.extend(spec.children.get(key, ()))
-    return seen
 
 
 class CompiledTracer:
