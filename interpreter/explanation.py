@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from dsl import ir
 from dsl.operations import display
 from dsl.values import format_date, format_datetime
-from interpreter.codec import encode_value
+from interpreter.fast_codec import encoder_for
 from interpreter.trace import ConclusionTrace, RuleOutcome, Step, Trace, VersionCheck
 
 _NEGATE = {"<": "≥", "≤": ">", ">": "≤", "≥": "<", "=": "≠", "≠": "=", "==": "≠", "!=": "=", "<=": ">",
@@ -226,12 +226,15 @@ class Explanation:
     `conclusions` and `to_json()` build the rest.
     """
 
-    __slots__ = ("_program", "_trace", "_views", "rulebook", "now", "defaulted_inputs")
+    __slots__ = ("_program", "_trace", "_views", "_lines", "rulebook", "now", "defaulted_inputs")
 
     def __init__(self, program: ir.Program, trace: Trace) -> None:
         self._program = program
         self._trace = trace
         self._views: dict[str, ConclusionView] = {}
+        #: a condition's lines, by id of its step: a rule that sets three conclusions has one
+        #: condition, shown three times (the trace keeps the steps alive as long as this)
+        self._lines: dict[int, tuple[dict[str, Any], ...]] = {}
         self.rulebook: str = program.name
         self.now: Any = trace.now
         self.defaulted_inputs: tuple[tuple[str, str], ...] = tuple(
@@ -248,7 +251,7 @@ class Explanation:
             ct = self._trace.conclusions.get(name)
             if ct is None:
                 return None
-            view = self._views[name] = _conclusion(self._program, ct)
+            view = self._views[name] = _conclusion(ct, self._lines)
         return view
 
     def to_json(self) -> list[dict[str, Any]]:
@@ -276,41 +279,72 @@ def _citations(citations: tuple[Any, ...]) -> tuple[str, ...]:
     return hit[1]
 
 
-def _rule_view(outcome: RuleOutcome, winner: str | None) -> RuleView:
-    conds = tuple(condition_lines(outcome.condition)) if outcome.condition is not None else ()
+def _rule_view(outcome: RuleOutcome, winner: str | None,
+               lines: dict[int, tuple[dict[str, Any], ...]] | None = None) -> RuleView:
+    condition = outcome.condition
+    if condition is None:
+        conds: tuple[dict[str, Any], ...] = ()
+    elif lines is None:
+        conds = tuple(condition_lines(condition))
+    else:
+        conds = lines.get(id(condition))  # type: ignore[assignment]
+        if conds is None:
+            conds = lines[id(condition)] = tuple(condition_lines(condition))
     version = version_line(outcome.version) if outcome.version is not None else None
     if outcome.status == "采用":
-        reason = "条件成立" if outcome.condition is not None else "无条件适用（基础规则）"
+        reason = "条件成立" if condition is not None else "无条件适用（基础规则）"
         if outcome.version is not None:
             reason += f"，版本「{outcome.version.name}」生效"
     elif outcome.status == "被例外覆盖":
         reason = f"被例外「{winner}」覆盖" if outcome.applies else f"本身不适用；例外「{winner}」生效"
+    elif outcome.version is not None and not outcome.version.active:
+        reason = f"版本「{outcome.version.name}」不适用"
+    elif condition is not None and condition.value is None:
+        reason = "条件缺值，按不成立处理"
     else:
-        if outcome.version is not None and not outcome.version.active:
-            reason = f"版本「{outcome.version.name}」不适用"
-        elif outcome.condition is not None and outcome.condition.value is None:
-            reason = "条件缺值，按不成立处理"
-        else:
-            reason = "条件不成立"
+        reason = "条件不成立"
     return RuleView(outcome.key, outcome.title, _citations(outcome.citations), outcome.line,
                     outcome.status, reason, conds, version)
 
 
-def _conclusion(program: ir.Program, ct: ConclusionTrace) -> ConclusionView:
-    decided = next((o for o in ct.rules if o.key == ct.decided_by and o.status == "采用"), None)
-    decided_view = _rule_view(decided, None) if decided is not None else None
+def _conclusion(ct: ConclusionTrace, lines: dict[int, tuple[dict[str, Any], ...]]) -> ConclusionView:
+    decided = None
+    winner = ct.decided_by
+    if winner is not None:
+        for o in ct.rules:
+            if o.key == winner and o.status == "采用":
+                decided = o
+                break
     value_step = decided.value if decided is not None else ct.default
     calculation = calc(value_step) if has_arithmetic(value_step) else None
     used: dict[str, Any] = {}
     named_inputs(value_step, used)
     if decided is not None and decided.condition is not None:
         named_inputs(decided.condition, used)
-    weighed = tuple(_rule_view(o, ct.decided_by) for o in ct.rules if o is not decided)
+    name = ct.name
+    inputs = tuple([(k, _brief(v)) for k, v in used.items() if k != name])
+    weighed = tuple([_rule_view(o, winner, lines) for o in ct.rules if o is not decided])
     return ConclusionView(
-        ct.name, ct.value, encode_value(ct.value, ct.type), display(ct.value), decided_view, ct.by_default,
-        calculation, tuple((k, _brief(v)) for k, v in used.items() if k != ct.name), weighed,
-        tuple(_counterfactuals(ct, decided, value_step)),
+        name, ct.value, _encoded(ct.value, ct.type), display(ct.value),
+        _rule_view(decided, None, lines) if decided is not None else None, ct.by_default,
+        calculation, inputs, weighed, tuple(_counterfactuals(ct, decided, value_step)),
     )
+
+
+#: the contract encoder of a conclusion type, by id (the type object is kept alive here)
+_ENCODERS: dict[int, tuple[Any, Any]] = {}
+
+
+def _encoded(value: Any, t: Any) -> Any:
+    """encode_value(value, t), with the encoder for t chosen once per type."""
+    if value is None:
+        return None
+    hit = _ENCODERS.get(id(t))
+    if hit is None or hit[0] is not t:
+        if len(_ENCODERS) >= 4096:
+            _ENCODERS.clear()
+        hit = _ENCODERS[id(t)] = (t, encoder_for(t))
+    return hit[1](value)
 
 
 def _counterfactuals(ct: ConclusionTrace, decided: RuleOutcome | None, value_step: Step | None) -> list[str]:
@@ -350,11 +384,19 @@ def _brief(value: Any, limit: int = 60) -> str:
     """A value short enough for a line: long lists and records are summarised, not cut."""
     if isinstance(value, _Literal):
         return str(value)
+    if isinstance(value, (list, tuple)):
+        # a long list is summarised: stop displaying items once the text is over the limit
+        size, parts = 1, []
+        for item in value:
+            part = display(item)
+            size += len(part) + 1
+            if size > limit:
+                return f"[共 {len(value)} 项]"
+            parts.append(part)
+        return "[" + "，".join(parts) + "]"
     text = display(value)
     if len(text) <= limit:
         return text
-    if isinstance(value, (list, tuple)):
-        return f"[共 {len(value)} 项]"
     if isinstance(value, dict):
         return "{" + "，".join(value) + "}"
     return text[: limit - 1] + "…"

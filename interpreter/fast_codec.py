@@ -494,7 +494,9 @@ def _enc_text_list(t: ListType) -> Callable[[Any], Any]:
     return encode
 
 
-def _encoder_for(t: AnyType) -> Callable[[Any], Any]:
+def encoder_for(t: AnyType) -> Callable[[Any], Any]:
+    """`lambda value: encode_value(value, t)` for a value that is not None, with the everyday
+    cases of `t` short-cut (the explanation encodes every conclusion with these too)."""
     if t == MONEY:
         return _enc_money
     if t == DATETIME:
@@ -567,7 +569,7 @@ class ConclusionEncoder:
         ns.update(_Decimal=Decimal, _datetime=datetime, _CENT=CENT, _HALF_UP=ROUND_HALF_UP,
                   _dates=_DATE_TEXT.get, _date_text=_date_text, _two=_TWO_DIGITS)
         for i, (name, t) in enumerate(self.types.items()):
-            ns[f"k{i}"], ns[f"e{i}"] = name, _encoder_for(t)
+            ns[f"k{i}"], ns[f"e{i}"] = name, encoder_for(t)
         exec(compile(source, "<快速编码>", "exec"), ns)  # noqa: S102
         return ns
 

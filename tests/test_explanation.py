@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -112,3 +113,30 @@ def test_json_explanation_matches_conclusions(decision):
     assert names == list(payload["conclusions"])
     entry = next(e for e in payload["explanation"] if e["结论"] == "本单赔付金额")
     assert entry["值"] == "30.05" and entry["决定规则"]["规则"] == "SHIP-5"
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (None, "空"), (True, "是"), (False, "否"), ("浙江省", "浙江省"), (3, "3"),
+    (Decimal("30.05"), "30.05"), (Decimal("-0.00"), "-0.00"), (Decimal("30.0"), "30"),
+    (Decimal("1.250"), "1.25"), (Decimal("100"), "100"),
+    (datetime(2022, 1, 27, 10, 0), "2022-01-27 10:00:00"),
+    (date(2022, 1, 27), "2022-01-27"),
+    (timedelta(days=1, hours=2), "1天2小时"),
+    (("a", True), "[a，是]"), ([], "[]"), ({"时间": None, "状态": "揽收"}, "{时间：空，状态：揽收}"),
+])
+def test_display_spells_each_kind_of_value(value, text):
+    from dsl.operations import display
+
+    assert display(value) == text
+
+
+def test_brief_summarises_a_list_only_when_its_text_is_over_the_limit():
+    from interpreter.explanation import _brief
+
+    fits = ["x" * 9] * 6  # "[" + 6×9 + 5 separators + "]" = 61 > 60
+    assert _brief(fits[:5]) == "[" + "，".join(fits[:5]) + "]"
+    assert _brief(fits) == "[共 6 项]"
+    exact = ["x" * 58]  # "[" + 58 + "]" = 60, the limit itself
+    assert _brief(exact) == "[" + "x" * 58 + "]"
+    assert _brief(["x" * 59]) == "[共 1 项]"
+    assert _brief(()) == "[]"
