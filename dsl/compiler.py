@@ -77,6 +77,7 @@ class _Gen:
         self.computed_versions: set[str] = set()
         #: while generating a function: the names it reads (to see whether it needs evaluate's locals)
         self.used: set[str] | None = None
+        self.input_defaults = {i.name: i.default for i in program.inputs if i.default is not None}
         self.defaulted_inputs = {i.name for i in program.inputs
                                  if isinstance(i.default, ir.Const) and i.default.value is not None
                                  or isinstance(i.default, (ir.MakeList, ir.MakeRecord))
@@ -147,6 +148,29 @@ class _Gen:
                 return node.name in self.defaulted_inputs
         return False
 
+    def plain_between(self, v: ir.Node, lo: ir.Node, hi: ir.Node) -> bool:
+        """Whether 在…至…之间 may be written `lo <= v <= hi`: one ordered type and, for 时间, operands
+        that surely hold times — a 时间 expression may hold a 日期 (a typed definition, a branch),
+        which `operations.between` compares as its midnight and Python refuses to compare."""
+        if not _same_types(v, lo, hi):
+            return False
+        return v.type != DATETIME or all(self.surely_datetime(n) for n in (v, lo, hi))
+
+    def surely_datetime(self, node: ir.Node) -> bool:
+        """A 时间 operand whose value is a datetime (or absent), never a date."""
+        if isinstance(node, ir.Const):
+            return node.value is None or type(node.value) is datetime
+        if isinstance(node, ir.Var):
+            if node.kind == "now":
+                return True
+            if node.kind == "param":
+                value = self.params.get(node.name)
+                return value is None or type(value) is datetime
+            if node.kind == "input":  # the decoder reads a 时间 input as a datetime
+                default = self.input_defaults.get(node.name)
+                return default is None or self.surely_datetime(default)
+        return False
+
     def may_raise(self, node: ir.Node | None) -> bool:
         """See `_may_raise`; remembered per node (asked again for each enclosing expression)."""
         if node is None:
@@ -213,7 +237,7 @@ class _Gen:
                 return f"({self.ex(a, env, pure)} is None)"
             case ir.Op(key="index", args=(a, b)):
                 return f"_index({self.ex(a, env, pure)}, {self.ex(b, env, pure)})"
-            case ir.Op(key="between", args=(v, lo, hi)) if not pure and _same_types(v, lo, hi) \
+            case ir.Op(key="between", args=(v, lo, hi)) if not pure and self.plain_between(v, lo, hi) \
                     and not (self.may_raise(lo) or self.may_raise(hi)):
                 parts = [self.bind(x, env, False) for x in (v, lo, hi)]
                 guard = [f"{f} is None" for (f, _), x in zip(parts, (v, lo, hi)) if not self.never_none(x)]

@@ -6,15 +6,18 @@ verdict-only compiler in `dsl.compiler`, whose expression generator it extends) 
 the same `Step` records directly. The trace must be *equal* to the walker's — same steps,
 values, notes and rule outcomes — so it mirrors the walker's evaluation order:
 
-- every named item (input default, definition, version, rule applicability, conclusion) is a
-  memoised local function, evaluated when first read, with its own trace;
+- every named item (input default, definition, version, rule applicability, conclusion) is
+  evaluated when first read, with its own trace: where a single statement reads it, its code
+  is emitted there; otherwise it is a memoised local function (an input without a default is
+  the facts' value wherever it is read);
 - an expression's steps are produced statement by statement, evaluating exactly the operands
   the walker evaluates (且/或 stop at the deciding operand; 若…则…否则 and 若无则 take one
   branch);
 - what the walker does not record — the iterations of 对于/存在/所有 and the bodies of 函数
   and 决策表 — runs as ordinary compiled expressions;
-- default logic, table outcomes and notes come from `interpreter.tracing`, shared with the
-  walker.
+- default logic is unrolled per conclusion (the shared weighing of `interpreter.tracing` where
+  the exception graph is too big); table outcomes and notes come from `interpreter.tracing`,
+  shared with the walker.
 
 Safety is the verdict compiler's: identifiers are generated and every constant from the
 rulebook (including whole `Step` records of constants) is passed in through the namespace.
@@ -22,12 +25,14 @@ rulebook (including whole `Step` records of constants) is passed in through the 
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from dsl import ir
 from dsl.builtins import BUILTINS
-from dsl.compiler import _all_rule_keys, _Gen, _guarded
+from dsl.compiler import _all_rule_keys, _Gen, _guarded, _operator_text
 from dsl.operations import ROUNDING_OPS, version_active
 from dsl.operations import comprehension_sort_key as _sort_key
 from dsl.runtime_errors import EvaluationError
@@ -35,7 +40,6 @@ from interpreter.trace import ConclusionTrace, RuleOutcome, Step, Trace, Version
 from interpreter.tracing import (
     ITERATION_NOTE,
     MISSING_CONDITION_NOTE,
-    make_trace,
     rounding_note,
     step_kind,
     table_outcome,
@@ -44,8 +48,13 @@ from interpreter.tracing import (
 
 _UNSET = object()
 _NAMED_KINDS = ("input", "define", "conclusion")
+#: how many values a named item's body yields, by kind: (applies, check, condition) for a rule
+_ARITY = {"input": 1, "define": 1, "conclusion": 1, "version": 2, "rule": 3}
 #: conclusions whose rules unroll into more nodes than this use the shared weighing instead
 _MAX_UNROLLED = 200
+#: an item read once is emitted where it is read only up to this indentation: items inlined in
+#: items inlined in … nest blocks, and CPython refuses source nested about a hundred levels deep
+_MAX_INLINE_INDENT = 40
 
 
 class _TraceGen(_Gen):
@@ -54,15 +63,38 @@ class _TraceGen(_Gen):
         self.overridden = overridden
         self.ind = 1
         self.getters: dict[tuple[str, str], str] = {}
+        #: per named item, the statements reading it; a read by code that may run more than
+        #: once (an iteration, a function body, the shared weighing) counts as two
+        self.sites: Counter[tuple[str, str]] = Counter()
+        #: the named items whose bodies are emitted where they are read
+        self.inline: frozenset[tuple[str, str]] = frozenset()
+        #: items read once that must stay functions all the same (see `_MAX_INLINE_INDENT`), and
+        #: those this generation found inlined too deep
+        self.not_inline: frozenset[tuple[str, str]] = frozenset()
+        self.too_deep: set[tuple[str, str]] = set()
+        #: while emitting code that may run more than once per evaluation
+        self.repeated = False
+        #: per named item, what emits its body (at the current indent) and names what it yields
+        self.bodies: dict[tuple[str, str], Callable[[], tuple[str, ...]]] = {}
+        #: per named item, its (text, type) where traced code reads it, and how many such reads
+        self.forms: dict[tuple[str, str], set[tuple[str, Any]]] = {}
+        self.traced_reads: Counter[tuple[str, str]] = Counter()
+        #: the memoised items whose memo is the step of reading them (read by several traced
+        #: statements, always alike): built once, shared by every step that reads the item
+        self.shared: dict[tuple[str, str], tuple[str, Any]] = {}
         self.ns.update({
             "_UNSET": _UNSET, "_Step": Step, "_tnew": tuple.__new__, "_VC": VersionCheck,
             "_RO": RuleOutcome, "_CT": ConclusionTrace,
             "_rounding_note": rounding_note, "_table_outcome": table_outcome, "_weigh": weigh,
             "_program": program, "_sort_key": _sort_key, "_ITER": ITERATION_NOTE,
-            "_MISSING": MISSING_CONDITION_NOTE, "_strict_comp": _strict_comp,
+            "_MISSING": MISSING_CONDITION_NOTE, "_strict_comp": _strict_comp, "_in_order": _in_order,
         })
 
     # ------------------------------------------------------------ names
+    def program_input_default(self, name: str) -> ir.Node | None:
+        """An input's default: an input without one is the facts' value wherever it is read."""
+        return self.input_defaults.get(name)
+
     def getter(self, kind: str, name: str) -> str:
         ident = self.getters.get((kind, name))
         if ident is None:  # a prefix no name of the verdict compiler's namespace starts with
@@ -83,10 +115,16 @@ class _TraceGen(_Gen):
         match node:
             case ir.Const() | ir.Var(kind="local" | "param" | "now"):
                 return super().ex(node, env)  # the same text either way
+            case ir.Var(kind="input", name=n) if self.program_input_default(n) is None:
+                return f"_get({self.const(n)})"
             case ir.Var(kind=kind, name=n):
-                return f"{self.getter(kind, n)}()"
+                self.sites[(kind, n)] += 2
+                return f"{self.getter(kind, n)}(){'[1]' if (kind, n) in self.shared else ''}"
             case ir.Op(key="index", args=(a, b)):
                 return f"_index({self.ex(a, env)}, {self.ex(b, env)})"
+            case ir.Op(key=key, args=args) if all(_pure(a) for a in args) and \
+                    (inline := self._operation(key, args, [self.ex(a, env) for a in args])) is not None:
+                return f"({inline})"
             case ir.Op(key=key, args=args):
                 return f"{self.op(key)}({', '.join(self.ex(a, env) for a in args)})"
             case ir.Logic(op="not", args=(a,)):
@@ -98,6 +136,9 @@ class _TraceGen(_Gen):
                 return f"({self.ex(th, env)} if ({self.ex(c, env)}) is True else {self.ex(o, env)})"
             case ir.Coalesce(value=v, fallback=f):
                 return f"_coalesce({self.ex(v, env)}, lambda: {self.ex(f, env)})"
+            case ir.GetField(target=tg, name=n) if _pure(tg):
+                target = self.ex(tg, env)
+                return f"(None if {target} is None else {target}.get({self.const(n)}))"
             case ir.GetField(target=tg, name=n):
                 return f"_get_field({self.ex(tg, env)}, {self.const(n)})"
             case ir.Builtin(name=n, args=args, type=t):
@@ -145,24 +186,49 @@ class _TraceGen(_Gen):
         self.line(f"{s} = _tnew(_Step, ({', '.join(fields)}))")
         return s
 
-    def static_step(self, node: ir.Node, value: Any, note: str | None = None) -> str:
-        kind, symbol = step_kind(node)
-        return self.const(Step(node.text, value, node.type, kind, symbol, (), note))
+    def static(self, node: ir.Node) -> tuple[Any, Step] | None:
+        """The value and step of an expression of constants, the same in every evaluation, or None.
 
-    def tr(self, node: ir.Node) -> tuple[str, str]:  # noqa: C901 - one case per node kind
-        """Emit statements computing `node` as the walker does; (value name, step name)."""
+        Such steps are built once, at generation; a value is shared only if it is immutable.
+        """
         match node:
             case ir.Const(value=v):
-                return self.const(v), self.static_step(node, v)
+                value, note = v, None
             case ir.Var(kind="param", name=n):
                 value = self.params[n]
                 note = self.program.params[n].text if n not in self.overridden else None
-                return self.const(value), self.static_step(node, value, note)
+            case ir.MakeList(items=items):
+                parts = [p for p in map(self.static, items) if p is not None]
+                if len(parts) < len(items):
+                    return None
+                kind, symbol = step_kind(node)
+                value = tuple(p[0] for p in parts)
+                return value, Step(node.text, value, node.type, kind, symbol, tuple(p[1] for p in parts), None)
+            case _:
+                return None
+        kind, symbol = step_kind(node)
+        return value, Step(node.text, value, node.type, kind, symbol, (), note)
+
+    def tr(self, node: ir.Node) -> tuple[str, str]:  # noqa: C901 - one case per node kind
+        """Emit statements computing `node` as the walker does; (value name, step name)."""
+        found = self.static(node)
+        if found is not None:
+            return self.const(found[0]), self.const(found[1])
+        match node:
             case ir.Var(kind="now"):
                 return "now", self.step(node, "now")
             case ir.Var(kind=kind, name=n) if kind in _NAMED_KINDS:
-                v = self.t()
-                self.line(f"{v} = {self.getter(kind, n)}()")
+                key = (kind, n)
+                self.forms.setdefault(key, set()).add((node.text, node.type))
+                self.traced_reads[key] += 1
+                if kind == "input" and self.program_input_default(n) is None:
+                    v = self.t()  # the facts' value, as often as it is read
+                    self.line(f"{v} = _get({self.const(n)})")
+                    return v, self.step(node, v)
+                if key in self.shared:
+                    v, s = self.read(kind, n, step=True)
+                    return v, s
+                (v,) = self.read(kind, n)
                 return v, self.step(node, v)
             case ir.Op(key="index", args=(a, b)):
                 (va, sa), (vb, sb) = self.tr(a), self.tr(b)
@@ -173,7 +239,7 @@ class _TraceGen(_Gen):
                 parts = [self.tr(a) for a in args]
                 values = ", ".join(p[0] for p in parts)
                 v = self.t()
-                self.line(f"{v} = {self.op(key)}({values})")
+                self.line(f"{v} = {self._operation(key, args, [p[0] for p in parts]) or f'{self.op(key)}({values})'}")
                 note = "None"
                 if key in ROUNDING_OPS:
                     note = self.t()
@@ -258,6 +324,23 @@ class _TraceGen(_Gen):
                 return self._comprehension_traced(node)
         raise TypeError(f"IR node {node!r} cannot be traced here")  # pragma: no cover - locals are never traced
 
+    def _operation(self, key: str, args: tuple[ir.Node, ...], names: list[str]) -> str | None:
+        """An operation on evaluated operands written as Python, as `operations.make_ops` computes
+        it (absent when an operand is), where the verdict compiler writes it so; else None."""
+        if key == "present":
+            return f"{names[0]} is not None"
+        if key == "absent":
+            return f"{names[0]} is None"
+        if key == "between" and self.plain_between(*args):
+            v, lo, hi = names
+            expr = f"{lo} <= {v} <= {hi}"
+        elif len(args) == 2 and self._inline(key, *args):
+            expr = _operator_text(key, *names)
+        else:
+            return None
+        guard = [f"{n} is None" for n, a in zip(names, args) if not self.never_none(a)]
+        return f"None if {' or '.join(guard)} else {expr}" if guard else expr
+
     def _branch(self, node: ir.Node, value: str, step: str) -> None:
         self.ind += 1
         v, s = self.tr(node)
@@ -265,22 +348,27 @@ class _TraceGen(_Gen):
         self.ind -= 1
 
     def _logic_traced(self, node: ir.Node, op: str, args: tuple[ir.Node, ...]) -> tuple[str, str]:
-        """且/或 in Kleene logic, stopping at the deciding operand; operands side by side, not nested."""
+        """且/或 in Kleene logic, stopping at the deciding operand; operands side by side, not nested.
+
+        Past the deciding operand nothing is read; without one, every operand was evaluated.
+        """
         decisive = "True" if op == "or" else "False"
-        v, children, unknown, done = self.t(), self.t(), self.t(), self.t()
-        self.line(f"{children} = []; {unknown} = False; {done} = False")
+        v, children, done = self.t(), self.t(), self.t()
+        values: list[str] = []
+        steps: list[str] = []
         for i, a in enumerate(args):
             if i:
                 self.line(f"if not {done}:")
                 self.ind += 1
             va, sa = self.tr(a)
-            self.line(f"{children}.append({sa})")
-            self.line(f"if {va} is {decisive}: {v} = {decisive}; {done} = True")
-            self.line(f"elif {va} is None: {unknown} = True")
+            values.append(va)
+            steps.append(sa)
+            self.line(f"{done} = {va} is {decisive}; {children} = {_tuple(steps)}")
             if i:
                 self.ind -= 1
-        self.line(f"if not {done}: {v} = None if {unknown} else {'False' if op == 'or' else 'True'}")
-        return v, self.step(node, v, f"tuple({children})")
+        unknown = " or ".join(f"{x} is None" for x in values)
+        self.line(f"{v} = {decisive} if {done} else None if {unknown} else {'False' if op == 'or' else 'True'}")
+        return v, self.step(node, v, children)
 
     def _comprehension_traced(self, node: ir.Comp) -> tuple[str, str]:
         first_var, first_coll = node.generators[0]
@@ -311,87 +399,114 @@ class _TraceGen(_Gen):
         return v, self.step(node, v, f"({sf},)", note)
 
     # ------------------------------------------------------------ named items
-    def memo(self, kind: str, name: str, body: Any) -> None:
-        """A getter: evaluated on first call, its value kept in a closure cell."""
+    # A named item read by one statement only (counted by a first generation, see
+    # `CompiledTracer`) has its body emitted at that statement: it runs at most once, so it
+    # needs neither a function nor a memo. Other items are memoised closures, their memo
+    # tested where they are read, so that reading a computed item costs no call.
+    def read(self, kind: str, name: str, step: bool = False) -> tuple[str, ...]:
+        """Emit statements reading a named item; the names of what its body yields (with `step`,
+        of an item in `shared`: its value and the step of reading it)."""
+        key = (kind, name)
+        self.sites[key] += 2 if self.repeated else 1
+        if key in self.inline:
+            if self.ind > _MAX_INLINE_INDENT:
+                self.too_deep.add(key)
+            return self.bodies[key]()
         g = self.getter(kind, name)
+        v = self.t()
+        self.line(f"{v} = memo_{g[4:]}")
+        self.line(f"if {v} is _UNSET: {v} = {g}()")
+        if key in self.shared:
+            value = self.t()
+            self.line(f"{value} = {v}[1]")
+            return (value, v) if step else (value,)
+        if _ARITY[kind] == 1:
+            return (v,)
+        names = tuple(self.t() for _ in range(_ARITY[kind]))
+        self.line(f"{', '.join(names)} = {v}")
+        return names
+
+    def memo(self, key: tuple[str, str]) -> None:
+        """A getter: evaluated on first call, what it yields kept in a closure cell."""
+        g = self.getter(*key)
         cell = "memo_" + g[4:]
         self.line(f"{cell} = _UNSET")
         self.line(f"def {g}():")
         self.ind += 1
         self.line(f"nonlocal {cell}")
         self.line(f"if {cell} is not _UNSET: return {cell}")
-        result = body()
-        self.line(f"{cell} = {result}")
-        self.line(f"return {result}")
+        names = self.bodies[key]()
+        if key in self.shared:  # the step of reading it, the same wherever it is read
+            text, type_ = self.shared[key]
+            fields = [self.const(text), names[0], self.const(type_), self.const(key[0]), "None", "()", "None"]
+            self.line(f"{cell} = _tnew(_Step, ({', '.join(fields)}))")
+        else:
+            self.line(f"{cell} = {names[0] if len(names) == 1 else _tuple(names)}")
+        self.line(f"return {cell}")
         self.ind -= 1
 
-    def input_getter(self, spec: ir.InputSpec) -> None:
-        def body() -> str:
-            v = self.t()
-            key = self.const(spec.name)
-            self.line(f"{v} = _get({key})")
-            if spec.default is not None:
-                self.line(f"if {v} is None:")
-                self.ind += 1
-                dv, ds = self.tr(spec.default)
-                self.line(f"{v} = {dv}; defaulted[{key}] = {ds}")
-                self.ind -= 1
-            self.line(f"inputs[{key}] = {v}")
-            return v
+    def input_body(self, spec: ir.InputSpec) -> tuple[str, ...]:
+        """An input with a default (the others are read from the facts wherever they are used)."""
+        v = self.t()
+        key = self.const(spec.name)
+        self.line(f"{v} = _get({key})")
+        self.line(f"if {v} is None:")
+        self.ind += 1
+        dv, ds = self.tr(spec.default)
+        self.line(f"{v} = {dv}; defaulted[{key}] = {ds}")
+        self.ind -= 1
+        return (v,)
 
-        self.memo("input", spec.name, body)
+    def definition_body(self, spec: ir.DefinitionSpec) -> tuple[str, ...]:
+        v, s = self.tr(spec.expr)
+        self.line(f"def_steps[{self.const(spec.name)}] = {s}")
+        return (v,)
 
-    def definition_getter(self, spec: ir.DefinitionSpec) -> None:
-        def body() -> str:
-            v, s = self.tr(spec.expr)
-            self.line(f"def_steps[{self.const(spec.name)}] = {s}")
-            return v
+    def version_body(self, spec: ir.VersionSpec) -> tuple[str, ...]:
+        v, s = self.tr(spec.anchor)
+        active, check = self.t(), self.t()
+        fn = self.global_fn("ver", version_active)
+        bounds = ", ".join(self.const(b) for b in (spec.start, spec.until, spec.before))
+        self.line(f"{active} = {fn}({bounds}, {v})")
+        self.line(f"{check} = _VC({self.const(spec.name)}, {s}, {bounds}, {active})")
+        return active, check
 
-        self.memo("define", spec.name, body)
+    def rule_body(self, rule: ir.RuleSpec) -> tuple[str, ...]:
+        """(applies, version check, condition step) of a rule."""
+        if rule.version is not None:
+            active, check = self.read("version", rule.version)
+        else:
+            active, check = "True", "None"
+        if rule.condition is None:
+            return active, check, "None"
+        ok = self.t()
+        if rule.version is None:
+            vc, sc = self.tr(rule.condition)
+            self.line(f"{ok} = {vc} is True")
+            return ok, check, sc
+        cond = self.t()
+        self.line(f"if {active}:")
+        self.ind += 1
+        vc, sc = self.tr(rule.condition)
+        self.line(f"{ok} = {vc} is True; {cond} = {sc}")
+        self.ind -= 1
+        # the version does not apply: the condition is evaluated only to be shown
+        self.line("else:")
+        self.ind += 1
+        self.line("try:")
+        self.ind += 1
+        _, sc = self.tr(rule.condition)
+        self.line(f"{ok} = False; {cond} = {sc}")
+        self.ind -= 1
+        self.line(f"except EvaluationError: {ok} = False; {cond} = None")
+        self.ind -= 1
+        return ok, check, cond
 
-    def version_getter(self, spec: ir.VersionSpec) -> None:
-        def body() -> str:
-            v, s = self.tr(spec.anchor)
-            active, out = self.t(), self.t()
-            fn = self.global_fn("ver", version_active)
-            bounds = ", ".join(self.const(b) for b in (spec.start, spec.until, spec.before))
-            self.line(f"{active} = {fn}({bounds}, {v})")
-            self.line(f"{out} = ({active}, _VC({self.const(spec.name)}, {s}, {bounds}, {active}))")
-            return out
-
-        self.memo("version", spec.name, body)
-
-    def rule_getter(self, rule: ir.RuleSpec) -> None:
-        def body() -> str:
-            active, check, out = self.t(), self.t(), self.t()
-            if rule.version is not None:
-                self.line(f"{active}, {check} = {self.getter('version', rule.version)}()")
-            else:
-                self.line(f"{active} = True; {check} = None")
-            if rule.condition is None:
-                self.line(f"{out} = ({active}, {check}, None)")
-            elif rule.version is None:
-                vc, sc = self.tr(rule.condition)
-                self.line(f"{out} = ({vc} is True, {check}, {sc})")
-            else:
-                self.line(f"if {active}:")
-                self.ind += 1
-                vc, sc = self.tr(rule.condition)
-                self.line(f"{out} = ({vc} is True, {check}, {sc})")
-                self.ind -= 1
-                # the version does not apply: the condition is evaluated only to be shown
-                self.line("else:")
-                self.ind += 1
-                self.line("try:")
-                self.ind += 1
-                _, sc = self.tr(rule.condition)
-                self.line(f"{out} = (False, {check}, {sc})")
-                self.ind -= 1
-                self.line(f"except EvaluationError: {out} = (False, {check}, None)")
-                self.ind -= 1
-            return out
-
-        self.memo("rule", rule.key, body)
+    def applicability(self, key: str) -> tuple[str, ...]:
+        rule = self.program.rules[key]
+        if rule.version is None and rule.condition is None:
+            return "True", "None", "None"  # applies, nothing to show
+        return self.read("rule", key)
 
     def evaluated(self, kind: str, name: str, node: ir.Node) -> str:
         """A plain local function returning (value, step) of one expression."""
@@ -403,84 +518,113 @@ class _TraceGen(_Gen):
         self.ind -= 1
         return ident
 
-    def conclusion_getter(self, spec: ir.ConclusionSpec) -> None:
-        values = {}
-        for key in _all_rule_keys(spec):
-            expr = dict(self.program.rules[key].assignments)[spec.name]
-            values[key] = self.evaluated("assign", f"{key}\0{spec.name}", expr)
-        default = self.evaluated("default", spec.name, spec.default) if spec.default is not None else None
-        if _tree_size(spec) > _MAX_UNROLLED:
-            self._generic_conclusion(spec, values, default)
-            return
+    def conclusion_body(self, spec: ir.ConclusionSpec) -> tuple[str, ...]:
+        outcomes: list[tuple[int, int, str]] = []
+        found, value, key = self.level(spec, spec.roots, 0, outcomes)
+        default = "None"
+        if spec.default is not None:
+            default = self.t()
+            self.line(f"if {found}: {default} = None")
+            self.line("else:")
+            self.ind += 1
+            dv, ds = self.tr(spec.default)
+            self.line(f"{value} = {dv}; {default} = {ds}")
+            self.ind -= 1
+            by_default = f"not {found}"
+        else:
+            by_default = "False"
+        ordered = _tuple(name for _, _, name in sorted(outcomes, key=lambda o: (o[0], o[1])))
+        self.line(f"conclusion_traces[{self.const(spec.name)}] = _tnew(_CT, ({self.const(spec.name)}, "
+                  f"{self.const(spec.type)}, {value}, {key}, {by_default}, {ordered}, {default}))")
+        return (value,)
 
-        def body() -> str:
-            outcomes: list[tuple[int, int, str]] = []
-            found, value, key = self.level(spec, spec.roots, 0, values, outcomes)
-            out, decided, step = self.t(), self.t(), self.t()
-            self.line(f"if {found}: {out} = {value}; {decided} = {key}; {step} = None")
-            if default is not None:
-                self.line(f"else: {out}, {step} = {default}(); {decided} = None")
-            else:
-                self.line(f"else: {out} = None; {decided} = None; {step} = None")
-            by_default = "False" if default is None else f"not {found}"
-            ordered = _tuple(name for _, _, name in sorted(outcomes, key=lambda o: (o[0], o[1])))
-            self.line(f"conclusion_traces[{self.const(spec.name)}] = _tnew(_CT, ({self.const(spec.name)}, "
-                      f"{self.const(spec.type)}, {out}, {decided}, {by_default}, {ordered}, {step}))")
-            return out
-
-        self.memo("conclusion", spec.name, body)
-
-    def level(self, spec: ir.ConclusionSpec, keys: tuple[str, ...], depth: int, values: dict[str, str],
+    def level(self, spec: ir.ConclusionSpec, keys: tuple[str, ...], depth: int,
               outcomes: list[tuple[int, int, str]]) -> tuple[str, str, str]:
-        """Default logic, unrolled: equal ranks must agree; (found?, value, deciding rule key)."""
-        found, value, key = self.t(), self.t(), self.t()
-        self.line(f"{found} = False; {value} = None; {key} = None")
-        for k in keys:
-            rf, rv, rk = self.rule_result(spec, k, depth, values, outcomes)
+        """Default logic, unrolled: equal ranks must agree; (found?, value, deciding rule key).
+
+        The value and key are None unless found: the first rule's result is the level's so far.
+        """
+        if not keys:
+            found, value, key = self.t(), self.t(), self.t()
+            self.line(f"{found} = False; {value} = None; {key} = None")
+            return found, value, key
+        found, value, key = self.rule_result(spec, keys[0], depth, outcomes)
+        for k in keys[1:]:
+            rf, rv, rk = self.rule_result(spec, k, depth, outcomes)
             self.line(f"if {rf}:")
             self.emit(f"if not {found}: {found} = True; {value} = {rv}; {key} = {rk}", self.ind + 1)
             self.emit(f"elif {value} != {rv}: _conflict({self.const(spec.name)}, {key}, {rk}, {value}, {rv})",
                       self.ind + 1)
         return found, value, key
 
-    def rule_result(self, spec: ir.ConclusionSpec, key: str, depth: int, values: dict[str, str],
+    def rule_result(self, spec: ir.ConclusionSpec, key: str, depth: int,
                     outcomes: list[tuple[int, int, str]]) -> tuple[str, str, str]:
-        """One rule under its exceptions: exceptions first, then the rule; records its outcome."""
+        """One rule under its exceptions: exceptions first, then the rule; records its outcome.
+
+        (found?, value, deciding rule key), the value and key None unless found.
+        """
         children = spec.children.get(key, ())
-        sub = self.level(spec, children, depth + 1, values, outcomes) if children else None
+        sub = self.level(spec, children, depth + 1, outcomes) if children else None
         rule = self.program.rules[key]
-        ok, check, cond, rf, rv, rk, status, over, vstep = (self.t() for _ in range(9))
-        self.line(f"{ok}, {check}, {cond} = {self.getter('rule', key)}()")
-        first = "if"
+        ok, check, cond = self.applicability(key)
+        rf, rv, rk, outcome = self.t(), self.t(), self.t(), self.t()
+        head = [self.const(key), self.const(rule.title), self.const(rule.citations), str(rule.line), check, cond,
+                ok]
+        tail = [self.const(rule.exceptions_of), str(depth)]
+
+        def record(status: str, over: str, value_step: str) -> str:
+            fields = [*head, self.const(status), over, value_step, *tail]
+            return f"{outcome} = _tnew(_RO, ({', '.join(fields)}))"
+
+        def applies() -> None:
+            v, s = self.tr(dict(rule.assignments)[spec.name])
+            self.line(f"{rf} = True; {rv} = {v}; {rk} = {self.const(key)}; {record('采用', 'None', s)}")
+
         if sub is not None:
             sf, sv, sk = sub
-            self.line(f"if {sf}: {rf} = True; {rv} = {sv}; {rk} = {sk}; {vstep} = None; "
-                      f"{status} = {self.const('被例外覆盖')}; {over} = {sk} if {ok} else None")
-            first = "elif"
-        self.line(f"{first} {ok}: {rv}, {vstep} = {values[key]}(); {rf} = True; {rk} = {self.const(key)}; "
-                  f"{status} = {self.const('采用')}; {over} = None")
-        self.line(f"else: {rf} = False; {rv} = None; {rk} = None; {vstep} = None; "
-                  f"{status} = {self.const('不适用')}; {over} = None")
-        outcome = self.t()
-        fields = [self.const(key), self.const(rule.title), self.const(rule.citations), str(rule.line), check, cond,
-                  ok, status, over, vstep, self.const(rule.exceptions_of), str(depth)]
-        self.line(f"{outcome} = _tnew(_RO, ({', '.join(fields)}))")
+            self.line(f"if {sf}: {rf} = True; {rv} = {sv}; {rk} = {sk}; "
+                      f"{record('被例外覆盖', sk if ok == 'True' else f'{sk} if {ok} else None', 'None')}")
+        if ok == "True":
+            if sub is not None:
+                self.line("else:")
+                self.ind += 1
+            applies()
+            if sub is not None:
+                self.ind -= 1
+        else:
+            self.line(f"{'elif' if sub is not None else 'if'} {ok}:")
+            self.ind += 1
+            applies()
+            self.ind -= 1
+            self.line(f"else: {rf} = False; {rv} = None; {rk} = None; {record('不适用', 'None', 'None')}")
         outcomes.append((depth, rule.line, outcome))
         return rf, rv, rk
 
-    def _generic_conclusion(self, spec: ir.ConclusionSpec, values: dict[str, str], default: str | None) -> None:
-        """Rules that are exceptions to several others: the shared weighing, not unrolled."""
+    def generic_conclusion(self, spec: ir.ConclusionSpec) -> None:
+        """Rules that are exceptions to several others: the shared weighing, not unrolled.
+
+        The weighing may evaluate a rule's assignment more than once (once per rule it is an
+        exception to), so what the assignments read is not inlined.
+        """
+        self.repeated = True
+        values = {}
+        for key in _all_rule_keys(spec):
+            expr = dict(self.program.rules[key].assignments)[spec.name]
+            values[key] = self.evaluated("assign", f"{key}\0{spec.name}", expr)
+        default = self.evaluated("default", spec.name, spec.default) if spec.default is not None else None
+        self.repeated = False
         table = self.t()
         self.line(f"{table} = {{{', '.join(f'{self.const(k)}: {f}' for k, f in values.items())}}}")
 
-        def body() -> str:
+        def body() -> tuple[str, ...]:
             v, t = self.t(), self.t()
             self.line(f"{v}, {t} = _weigh(_program, {self.global_fn('spec', spec)}, _applicable, "
                       f"lambda key: {table}[key](), {default or 'None'}, True)")
             self.line(f"conclusion_traces[{self.const(spec.name)}] = {t}")
-            return v
+            return (v,)
 
-        self.memo("conclusion", spec.name, body)
+        self.bodies[("conclusion", spec.name)] = body
+        self.sites[("conclusion", spec.name)] += 2  # never inlined: its table is built before it
 
     def table_functions(self, spec: ir.TableSpec) -> None:
         """The rows that hit (cells tested as the walker tests them) and a row's result."""
@@ -504,11 +648,19 @@ class _TraceGen(_Gen):
             self.line(f"if line == {row.line}: return {self.ex(row.result, env)}")
         self.ind -= 1
 
-    def generate(self) -> str:
+    def generate(self, first: _TraceGen | None = None) -> str:
+        """The source of `evaluate_traced`; `first`, a generation of the same program that
+        counted how often each named item is read, to inline the items read once, share the
+        steps of reading the others and leave out those never read."""
         p = self.program
+        known = None if first is None else dict(first.sites)
+        if first is not None:
+            self.inline = frozenset(k for k, n in first.sites.items() if n == 1) - self.not_inline
+            self.shared = {k: next(iter(first.forms[k])) for k, n in first.traced_reads.items()
+                           if n > 1 and k in first.bodies and k not in self.inline and len(first.forms[k]) == 1}
         self.lines = ["def evaluate_traced(facts, now):"]
         self.line("_get = facts.get")
-        self.line("inputs = {}; defaulted = {}; def_steps = {}; conclusion_traces = {}")
+        self.line("defaulted = {}; def_steps = {}; conclusion_traces = {}")
         for spec in p.functions.values():
             if isinstance(spec, ir.TableSpec):
                 self.table_functions(spec)
@@ -520,21 +672,51 @@ class _TraceGen(_Gen):
             else:
                 self.function(spec, indent=self.ind)
         for spec in p.inputs:
-            self.input_getter(spec)
-        for name in p.definitions:
-            self.definition_getter(p.definitions[name])
-        for name in p.versions:
-            self.version_getter(p.versions[name])
+            if spec.default is not None:
+                self.bodies[("input", spec.name)] = lambda spec=spec: self.input_body(spec)
+        for d in p.definitions.values():
+            self.bodies[("define", d.name)] = lambda d=d: self.definition_body(d)
+        for v in p.versions.values():
+            self.bodies[("version", v.name)] = lambda v=v: self.version_body(v)
         for rule in p.rules.values():
-            self.rule_getter(rule)
-        apps = ", ".join(f"{self.const(k)}: {self.getter('rule', k)}" for k in p.rules)
-        self.line(f"_rules = {{{apps}}}")
-        self.line("def _applicable(key): return _rules[key]()")
-        for name in p.conclusions:
-            self.conclusion_getter(p.conclusions[name])
-        out = ", ".join(f"{self.const(n)}: {self.getter('conclusion', n)}()" for n in p.conclusions)
-        self.line(f"return {{{out}}}, conclusion_traces, def_steps, inputs, defaulted")
+            self.bodies[("rule", rule.key)] = lambda rule=rule: self.rule_body(rule)
+        generic = False
+        for c in p.conclusions.values():
+            if _tree_size(c) > _MAX_UNROLLED:
+                self.generic_conclusion(c)
+                generic = True
+            else:
+                self.bodies[("conclusion", c.name)] = lambda c=c: self.conclusion_body(c)
+        if generic:  # the shared weighing asks for any rule's applicability, maybe more than once
+            for key in p.rules:
+                self.sites[("rule", key)] += 2
+        for key in self.bodies:
+            if key not in self.inline and (known is None or known.get(key, 0) > 0):
+                self.memo(key)
+        if generic:
+            apps = ", ".join(f"{self.const(k)}: {self.getter('rule', k)}" for k in p.rules)
+            self.line(f"_rules = {{{apps}}}")
+            self.line("def _applicable(key): return _rules[key]()")
+        values = [f"{self.const(n)}: {self.read('conclusion', n)[0]}" for n in p.conclusions]
+        inputs = ", ".join(f"{self.const(i.name)}: _get({self.const(i.name)})" for i in p.inputs)
+        self.line(f"inputs = {{{inputs}}}")
+        with_default = tuple(i.name for i in p.inputs if i.default is not None)
+        if with_default:
+            self.line(f"if defaulted: defaulted = _in_order(defaulted, inputs, {self.const(with_default)})")
+        self.line(f"return {{{', '.join(values)}}}, conclusion_traces, def_steps, inputs, defaulted")
         return "\n".join(self.lines) + "\n"
+
+
+def _in_order(defaulted: dict[str, Step], inputs: dict[str, Any], order: tuple[str, ...]) -> dict[str, Step]:
+    """The inputs that took their default, in the rulebook's order, whatever order they were
+    read in; their values in `inputs` (read from the facts, so absent) become the defaults."""
+    ordered = {}
+    for name in order:
+        step = defaulted.get(name)
+        if step is not None:
+            ordered[name] = step
+            inputs[name] = step.value
+    return ordered
 
 
 def _strict_comp(first: Any, pairs: Any, sort: bool) -> Any:
@@ -544,6 +726,16 @@ def _strict_comp(first: Any, pairs: Any, sort: bool) -> Any:
     if sort:
         found.sort(key=_sort_key)
     return tuple([v for _, v in found])
+
+
+def _pure(node: ir.Node) -> bool:
+    """Whether evaluating a node reads nothing named and cannot fail: its code may be repeated."""
+    match node:
+        case ir.Const() | ir.Var(kind="local" | "param" | "now"):
+            return True
+        case ir.GetField(target=tg):
+            return _pure(tg)
+    return False
 
 
 def _tuple(items: Any) -> str:
@@ -569,8 +761,17 @@ class CompiledTracer:
         overrides = dict(params or {})
         values = {name: p.value for name, p in program.params.items()}
         values.update(overrides)
-        gen = _TraceGen(program, values, frozenset(overrides))
-        self.source = gen.generate()
+        # a first generation counts how often each named item is read, for the second
+        counting = _TraceGen(program, values, frozenset(overrides))
+        counting.generate()
+        not_inline: frozenset[tuple[str, str]] = frozenset()
+        while True:  # again, with the items inlined too deep as functions (rarely needed)
+            gen = _TraceGen(program, values, frozenset(overrides))
+            gen.not_inline = not_inline
+            self.source = gen.generate(counting)
+            if not gen.too_deep:
+                break
+            not_inline |= gen.too_deep
         code = compile(self.source, f"<规则书 {program.name}（解释）>", "exec")
         namespace = gen.ns
         exec(code, namespace)  # noqa: S102 - generated from the checked IR, constants passed by name
@@ -585,4 +786,4 @@ class CompiledTracer:
             raise EvaluationError("求值嵌套过深") from None
         except (ArithmeticError, ValueError, TypeError, AttributeError, KeyError) as exc:
             raise EvaluationError(f"求值失败：{type(exc).__name__}: {exc}") from None
-        return values, make_trace(self.program, facts, now, conclusions, definitions, inputs, defaulted)
+        return values, Trace(conclusions, definitions, inputs, defaulted, now)

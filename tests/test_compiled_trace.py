@@ -192,3 +192,65 @@ def test_a_failing_condition_of_a_rule_whose_version_does_not_apply_is_only_show
     _agree(source, {"L": [], "A": None, "K": 0, "P": "2022-01-01 00:00:00"})
     trace = book.tracer.evaluate(dict(facts), NOW)[1]
     assert trace.conclusions["X"].rules[0].condition is None
+
+
+def _layered(layers: int) -> str:
+    """Two rules per layer, each an exception to both rules of the layer before: from nine
+    layers on, the unrolled tree is too big and the shared weighing decides."""
+    lines = ["输入：", "  A：数，默认 3", "  B：数，可选", "  P：时间", "",
+             "版本 新版：按 P，自 2022-02-01 00:00:00 起", "",
+             "定义 D1 = A + 1", "定义 D2 = A × 2", "", "结论：", "  X：数，默认 0", "  Y：数", ""]
+    previous: list[str] = []
+    for i in range(layers):
+        current = []
+        for j in range(2):
+            key = f"R{i}{j}"
+            lines += [f"规则 {key} x：", '  依据 规范 "1"']
+            if previous:
+                lines.append(f"  例外于 {'，'.join(previous)}")
+            if (i + j) % 3 == 0:
+                lines.append("  适用版本 新版")
+            lines += [f"  如果 D2 > {i} 且 B 有值", f"  则 X = D2 + {i}", ""]
+            current.append(key)
+        previous = current
+    lines += ["规则 Y1 y：", '  依据 规范 "2"', "  如果 A > 1", "  则 Y = D1 + D2 + X", ""]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("layers", [3, 9])
+@pytest.mark.parametrize("raw", [
+    {"A": None, "B": 1, "P": "2022-03-01 00:00:00"},
+    {"A": 5, "B": None, "P": "2022-01-01 00:00:00"},
+    {"A": 9, "B": 2, "P": "2022-01-01 00:00:00"},
+])
+def test_items_read_once_many_times_or_by_the_shared_weighing_trace_alike(layers, raw) -> None:
+    # D1 is read once (its body is emitted where it is read), D2 and A by many rules (memoised,
+    # one step shared by every read); with nine layers X is weighed by `tracing.weigh`
+    _agree(_layered(layers), raw)
+
+
+@pytest.mark.parametrize("test", ["付款 在 起点 至 付款 之间", "付款 在 活动日 至 付款 之间"])
+def test_a_time_that_holds_a_date_is_between_as_its_midnight(test) -> None:
+    # 起点 is declared 时间 but holds a 日期: 在…至…之间 compares it as midnight in every
+    # evaluator (written as `lo <= v <= hi`, Python refused to compare a date with a datetime)
+    source = ("输入：\n  付款：时间\n  活动日：日期\n\n结论：\n  在内：是否\n\n定义 起点：时间 = 活动日\n\n"
+              f"规则 R1 x：\n  依据 规范 \"1\"\n  则 在内 = {test}\n")
+    raw = {"付款": "2022-03-01 10:00:00", "活动日": "2022-03-01"}
+    _agree(source, raw)
+    book = load_source(HEAD + source)
+    facts, _ = book.decoder.decode(raw)
+    assert book.evaluator.evaluate(dict(facts), NOW)["在内"] is True
+    assert book.walker.evaluate(dict(facts), NOW)[0]["在内"] is True
+
+
+def test_a_long_chain_of_items_read_once_still_compiles() -> None:
+    # each definition is read once, inside a branch of the one before: emitted where it is
+    # read, the chain would nest a block per definition past what CPython compiles
+    depth = 120
+    defs = "\n".join(f"定义 D{i} = 若 A > {i} 则 D{i + 1} 否则 {i}" for i in range(depth)) + f"\n定义 D{depth} = A\n"
+    source = f"输入：\n  A：数\n\n结论：\n  X：数\n\n{defs}\n规则 R1 x：\n  依据 规范 \"1\"\n  则 X = D0\n"
+    book = load_source(HEAD + source)
+    tracer = CompiledTracer(book.program)  # no SyntaxError (the API would fall back to the walker)
+    assert "def get_" in tracer.source  # the deepest items stayed functions
+    for a in (0, 50, 90):  # deeper, the reference walker runs out of Python's recursion limit
+        _agree(source, {"A": a})
