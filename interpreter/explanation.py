@@ -25,6 +25,9 @@ _ARITH = {"+", "-", "×", "÷"}
 _ORDERED = {"<", "≤", ">", "≥", "<=", ">=", "早于", "晚于", "不早于", "不晚于", "小于", "大于", "不小于", "不大于",
             "早於", "晚於", "不早於", "不晚於"}
 _MAX_COUNTERFACTUALS = 4
+#: builds a view from its fields without the named tuple's Python-level __new__ (an explained
+#: decision builds about thirty views)
+_new = tuple.__new__
 
 
 def verdict(value: Any) -> str:
@@ -242,8 +245,12 @@ class Explanation:
 
     @property
     def conclusions(self) -> tuple[ConclusionView, ...]:
-        views = (self.get(name) for name in self._program.conclusions)
-        return tuple(v for v in views if v is not None)
+        views = []
+        for name in self._program.conclusions:
+            view = self.get(name)
+            if view is not None:
+                views.append(view)
+        return tuple(views)
 
     def get(self, name: str) -> ConclusionView | None:
         view = self._views.get(name)
@@ -303,8 +310,8 @@ def _rule_view(outcome: RuleOutcome, winner: str | None,
         reason = "条件缺值，按不成立处理"
     else:
         reason = "条件不成立"
-    return RuleView(outcome.key, outcome.title, _citations(outcome.citations), outcome.line,
-                    outcome.status, reason, conds, version)
+    return _new(RuleView, (outcome.key, outcome.title, _citations(outcome.citations), outcome.line,
+                           outcome.status, reason, conds, version))
 
 
 def _conclusion(ct: ConclusionTrace, lines: dict[int, tuple[dict[str, Any], ...]]) -> ConclusionView:
@@ -324,11 +331,11 @@ def _conclusion(ct: ConclusionTrace, lines: dict[int, tuple[dict[str, Any], ...]
     name = ct.name
     inputs = tuple([(k, _brief(v)) for k, v in used.items() if k != name])
     weighed = tuple([_rule_view(o, winner, lines) for o in ct.rules if o is not decided])
-    return ConclusionView(
+    return _new(ConclusionView, (
         name, ct.value, _encoded(ct.value, ct.type), display(ct.value),
         _rule_view(decided, None, lines) if decided is not None else None, ct.by_default,
         calculation, inputs, weighed, tuple(_counterfactuals(ct, decided, value_step)),
-    )
+    ))
 
 
 #: the contract encoder of a conclusion type, by id (the type object is kept alive here)
