@@ -346,8 +346,13 @@ class TreeWalker:
         run = _Run(self, facts, now, trace)
         try:
             values = {name: run.conclusion(name) for name in self.program.conclusions}
+        except EvaluationError:
+            raise
         except RecursionError:
             raise EvaluationError("求值嵌套过深") from None
+        except (ArithmeticError, ValueError, TypeError, AttributeError, KeyError) as exc:
+            # as the compiled evaluators report it: a clear error for the case, not a crash
+            raise EvaluationError(f"求值失败：{type(exc).__name__}: {exc}") from None
         if not trace:
             return values, None
         return values, make_trace(self.program, facts, now, run.conclusion_traces, run.def_steps, run.inputs,
