@@ -127,6 +127,7 @@ def bench_decisions(n: int, n_explain: int, repeats: int) -> dict[str, Any]:
     explained()  # generate the compiled tracer once
     t_explain = best_of(explained, max(1, repeats // 2)) / len(subset)
     explain_stages = _explain_stages(book, subset, max(1, repeats // 2))
+    explain_stages["floor"] = _structure_floor(book, subset[:300], max(1, repeats // 2))
     per = {k: v / n for k, v in stages.items()}
     return {"n": n, "disagree": disagree, "declined": declined,
             "baseline_us": t_base / n * 1e6, "ours_us": t_ours / n * 1e6, "api_us": t_api / n * 1e6,
@@ -161,6 +162,30 @@ def _explain_stages(book: Any, cases: list[dict[str, Any]], repeats: int) -> dic
             spent["walker"] += t4 - t3
         best = {k: min(best[k], spent[k]) for k in best}
     return {k: v / len(facts) * 1e6 for k, v in best.items()}
+
+
+def _literal(value: Any) -> str:
+    """Python source that builds `value` (JSON-like data) with no logic: constants and displays."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    return repr(value)
+
+
+def _structure_floor(book: Any, cases: list[dict[str, Any]], repeats: int) -> float:
+    """The least a full explanation can cost in CPython with its present shape: allocating the
+    very dicts, lists and entries `to_json()` returns, every string already made, no logic at
+    all (one generated literal expression per case). Per case, in µs."""
+    outputs = [book.evaluate(c, NOW, explain=True).to_json() for c in cases]
+    builders = [eval(compile(f"lambda: {_literal(o)}", "<下限>", "eval")) for o in outputs]  # noqa: S307
+    assert all(b() == o for b, o in zip(builders, outputs))
+
+    def build_all() -> None:
+        for b in builders:
+            b()
+
+    return best_of(build_all, repeats) / len(builders) * 1e6
 
 
 # ---------------------------------------------------------------- (c) compile
@@ -405,6 +430,10 @@ def report(results: dict[str, Any]) -> str:
             rows.append(("    分段：编译追踪/建解释/to_json",
                          f"{x['trace']:.0f} / {x['build']:.0f} / {x['to_json']:.0f} µs",
                          f"参考遍历器追踪 {x['walker']:.0f} µs", "", "", ""))
+            if "floor" in x:
+                floor = a["stages_us"]["decode"] + a["stages_us"]["evaluate"] + x["floor"]
+                rows.append(("    下限：解码+求值+只分配解释结构", f"{floor:.0f} µs（结构 {x['floor']:.0f} µs）",
+                             "无任何格式化与逻辑", f"{floor / a['ours_us']:.1f}×", "", ""))
     c = results.get("c")
     if c:
         for name, cold in c["bundled"]["cold"]["books"].items():
