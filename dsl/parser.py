@@ -24,19 +24,9 @@ from dsl import values as V
 from dsl.diagnostics import Diagnostic, RulebookSyntaxError, Span
 from dsl.keywords import CANONICAL_WORDS, DISPLAY, KEYWORDS, SPELLINGS
 from dsl.lexer import LexResult, tokenize
+from dsl.locations import cache_dir, grammar_path
 
-_GRAMMAR_DIRS = (
-    Path(__file__).resolve().parent / "grammar",  # installed wheel
-    Path(__file__).resolve().parent.parent / "grammar",  # source checkout
-)
 MAX_NESTING = 200
-
-
-def grammar_path() -> Path:
-    for d in _GRAMMAR_DIRS:
-        if (d / "rulebook.lark").is_file():
-            return d / "rulebook.lark"
-    raise FileNotFoundError("找不到语法文件 rulebook.lark（安装不完整）")
 
 
 class _TokenFeed(LarkLexer):
@@ -47,19 +37,6 @@ class _TokenFeed(LarkLexer):
 
     def lex(self, data):  # type: ignore[override]
         return iter(data)
-
-
-def cache_dir() -> Path | None:
-    """Where compiled artefacts (parser tables, checked programs) are kept between runs."""
-    import os
-
-    if os.environ.get("RULEBOOK_NO_CACHE"):
-        return None
-    configured = os.environ.get("RULEBOOK_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "rulebook"
 
 
 #: The LALR tables built from the grammar, shipped with the package: building them takes

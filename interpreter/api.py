@@ -27,10 +27,8 @@ from typing import TYPE_CHECKING, Any
 from attrs import field, frozen
 
 from dsl import ir
-from dsl.checker import check
 from dsl.compiler import CompiledEvaluator, compile_program
 from dsl.diagnostics import Diagnostic, RulebookError
-from dsl.parser import parse
 from dsl.values import SHANGHAI, ValueSyntaxError, parse_datetime
 from interpreter.errors import CaseError, CaseWarning
 
@@ -264,6 +262,10 @@ class Rulebook:
 
 
 def load_source(source: str, file: str = "<文本>", strict: bool = False, name: str | None = None) -> Rulebook:
+    # the front end is imported here: a run whose rulebook is in the cache never needs it
+    from dsl.checker import check
+    from dsl.parser import parse
+
     # The syntax tree is acyclic and short-lived: the cyclic garbage collector would only
     # re-walk it again and again as it grows (a third of the time at 5,000 rules).
     enabled = gc.isenabled()

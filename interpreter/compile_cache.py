@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from dsl.diagnostics import Diagnostic, RulebookError
-from dsl.parser import cache_dir
+from dsl.locations import cache_dir, grammar_path
 
 FORMAT = "1"
 
@@ -24,7 +24,6 @@ FORMAT = "1"
 def _toolchain_digest() -> str:
     import dsl
     import interpreter
-    from dsl.parser import grammar_path
 
     h = hashlib.sha256(FORMAT.encode())
     h.update(grammar_path().read_bytes())

@@ -107,3 +107,22 @@ def test_explain_up_front_gives_the_same_decision():
     assert "trace" in eager._cache and "trace" not in lazy._cache
     assert eager.to_json() == lazy.to_json()
     assert eager.explanation.get("本单赔付金额").calculation == "最大（100.15 × 30% = 30.045 → 30.05，5.00）= 30.05"
+
+
+def test_a_rulebook_found_in_the_cache_is_explained_without_the_front_end(tmp_path) -> None:
+    # a `rulebook explain` whose rulebook is already checked skips parser, checker and Lark
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys; from interpreter.api import load_rulebook; "
+            "d = load_rulebook('shipping').evaluate({'订单号': '1', '付款时间': '2022-02-01 13:00:00', "
+            "'实付金额': '100.00'}, now='2022-02-05 00:00:00', explain=True); d.to_json(); "
+            "print(sorted(m for m in ('lark', 'dsl.parser', 'dsl.checker', 'dsl.lexer') if m in sys.modules))")
+    env = {**os.environ, "RULEBOOK_CACHE_DIR": str(tmp_path)}
+    env.pop("RULEBOOK_NO_CACHE", None)
+    root = Path(__file__).resolve().parent.parent
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True,
+                           check=True).stdout.strip() for _ in range(2)]
+    assert runs[0] == "['dsl.checker', 'dsl.lexer', 'dsl.parser', 'lark']"  # the first run checks it
+    assert runs[1] == "[]"
