@@ -222,6 +222,10 @@ def _date_of(result: T.AnyType, rounding: str) -> Impl:
     return lambda x: None if x is None else (x.date() if isinstance(x, datetime) else x)
 
 
+def _midnight(result: T.AnyType, rounding: str) -> Impl:
+    return lambda x: None if x is None else datetime(x.year, x.month, x.day)
+
+
 def _ratio(result: T.AnyType, rounding: str) -> Impl:
     def impl(a: Any, b: Any) -> Any:
         if a is None or b is None or b == 0:
@@ -331,6 +335,12 @@ def _t_date_of(args):
     return T.DATE
 
 
+def _t_midnight(args):
+    if len(args) != 1 or args[0] not in _TIMES:
+        return "应有一个日期或时间参数"
+    return T.DATETIME
+
+
 def _t_ratio(args):
     if len(args) != 2 or any(a not in (T.NUMBER, T.MONEY, T.ANY) for a in args):
         return "应有两个数（分子，分母）"
@@ -382,6 +392,7 @@ BUILTINS: dict[str, tuple[Typer, Callable[[T.AnyType, str], Impl], str]] = {
     "月": (_t_part, _part("month"), "月份"),
     "日": (_t_part, _part("day"), "几号"),
     "日期": (_t_date_of, _date_of, "时间所在的日期"),
+    "零点": (_t_midnight, _midnight, "日期（或时间所在日）当天 00:00:00 的时间"),
     "比率": (_t_ratio, _ratio, "分子 ÷ 分母，化为百分比，保留两位小数（四舍五入）；分母为零时为空"),
     "日期序列": (_t_date_range, _date_range, "从开始到结束（含两端）的每一天"),
     "带序号": (_t_numbered, _numbered, "给每个元素配上从 1 开始的序号：{序号，值}"),

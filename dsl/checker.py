@@ -16,7 +16,7 @@ from dsl import types as T
 from dsl.builtins import BUILTINS
 from dsl.diagnostics import ERROR, WARNING, Diagnostic, RulebookError, Span, sort_key
 from dsl.formatter import expr_text
-from dsl.operations import ROUNDING_MODES, as_datetime, binary_signature, compare_signature
+from dsl.operations import ROUNDING_MODES, binary_signature, compare_signature
 from dsl.values import Percent, TierValue
 
 _TYPE_WORDS = {
@@ -211,7 +211,7 @@ class Checker:
                         self.symbols[d.name].type = t
                     default = None
                     if d.default is not None:
-                        default = self._widened(self.lower(d.default, {}), t)
+                        default = self.lower(d.default, {})
                         self._expect(default, t, f"输入「{d.name}」的默认值")
                     out.append(ir.InputSpec(d.name, t, d.optional or d.default is not None, default,
                                             d.sources, d.description, d.span, d.identity))
@@ -232,8 +232,6 @@ class Checker:
                         self.error(f"参数「{p.name}」的值必须是常量（字面值、列表或记录）", p.value.span,
                                    "需要计算的值请写成「定义」")
                         value = None
-                    if t == T.DATETIME and node.type == T.DATE:  # as `_widened`: its midnight
-                        value = as_datetime(value) if value is not None else None
                     if self.symbols.get(p.name) and self.symbols[p.name].node is p:
                         self.symbols[p.name].type = t
                     out[p.name] = ir.ParamSpec(p.name, t, value, node.text, p.description, p.span)
@@ -259,7 +257,6 @@ class Checker:
         t = node.type
         if d.type is not None:
             t = self.resolve_type(d.type)
-            node = self._widened(node, t)
             self._expect(node, t, f"定义「{name}」")
         self.definitions[name] = ir.DefinitionSpec(name, t, node, d.span)
         self.symbols[name].type = t
@@ -286,7 +283,6 @@ class Checker:
             t = body.type
             if f.result is not None:
                 t = self.resolve_type(f.result)
-                body = self._widened(body, t)
                 self._expect(body, t, f"函数「{name}」的结果")
             spec: ir.FunctionSpec | ir.TableSpec = ir.FunctionSpec(name, params, t, body, f.span)
         else:
@@ -328,7 +324,6 @@ class Checker:
             else:
                 result_type = u
             rows.append(ir.RowSpec(tuple(cells), result, row.span.line if row.span else 0))
-        rows = [ir.RowSpec(r.cells, self._widened(r.result, result_type), r.line) for r in rows]
         t = T.ListType(result_type) if f.hit_policy == "全部" else result_type
         spec = ir.TableSpec(f.name, params, t, f.hit_policy, tuple(rows), f.span)
         for d in analyse_table(spec):
@@ -406,7 +401,6 @@ class Checker:
                 elif sym.kind != "conclusion":
                     self.error(f"规则只能给结论赋值，「{a.name}」是{_KIND_CN[sym.kind]}", a.span)
                 else:
-                    value = self._widened(value, self._decl_type(sym))
                     self._expect(value, self._decl_type(sym), f"结论「{a.name}」")
                 if a.name in seen:
                     self.error(f"规则「{item.key}」重复给「{a.name}」赋值", a.span)
@@ -453,7 +447,6 @@ class Checker:
                 default = self.lower(d.default, {})
                 self.deps[f"默认:{d.name}"] = self._current_deps
                 self._current_deps = saved
-                default = self._widened(default, t)
                 self._expect(default, t, f"结论「{d.name}」的默认值")
             assigning = by_conclusion.get(d.name, [])
             keys = {r.key for r in assigning}
@@ -579,8 +572,6 @@ class Checker:
                 except _NotConstant:
                     self.error("测试中的值必须是常量", b.span)
                     continue
-                if node.type == T.DATE and (b.name == "现在" or by_input[b.name].type == T.DATETIME):
-                    value = as_datetime(value) if value is not None else None
                 if b.name == "现在":
                     now = value
                 else:
@@ -596,8 +587,6 @@ class Checker:
                 self._expect(node, self._decl_type(sym), f"结论「{b.name}」")
                 try:
                     expect[b.name] = constant_value(node)
-                    if node.type == T.DATE and self._decl_type(sym) == T.DATETIME and expect[b.name] is not None:
-                        expect[b.name] = as_datetime(expect[b.name])
                 except _NotConstant:
                     self.error("测试中的值必须是常量", b.span)
             out.append(ir.TestSpec(item.name, now, given, expect, item.span.line if item.span else 0))
@@ -618,23 +607,28 @@ class Checker:
                 self.warning(f"函数「{name}」没有被使用", f.span, code="unused")
 
     # ------------------------------------------------------------------ expressions
-    @staticmethod
-    def _widened(node: ir.Node, expected: T.AnyType) -> ir.Node:
-        """A 日期 where a 时间 is declared or unified becomes its midnight, there and then: the
-        value then is a time wherever it goes (compared, plus a duration, shown), instead of a
-        date that Python refuses to compare with a time and that + 36小时 would move by days."""
-        if expected == T.DATETIME and node.type == T.DATE:
-            return ir.Op("as_time", (node,), T.DATETIME, node.text, "按零点", node.span)
-        return node
-
     def _expect(self, node: ir.Node, expected: T.AnyType, what: str) -> None:
         if not T.compatible(expected, node.type):
             self.error(f"{what}应为 {expected}，实际为 {node.type}", node.span,
                        _conversion_hint(expected, node.type))
+        elif expected == T.DATETIME and node.type == T.DATE:
+            self._date_as_time(node, f"{what}应为时间")
         elif isinstance(expected, T.EnumType) and isinstance(node, ir.Const) and isinstance(node.value, str):
             if node.value not in expected.choices:
                 self.error(f"{what}应为 {expected} 之一，实际为「{node.value}」", node.span,
                            self.suggest(node.value, expected.choices))
+
+    def _date_as_time(self, node: ir.Node, where: str) -> None:
+        """A 日期 accepted where a 时间 is expected stays a date when evaluated: compared with a
+        time it fails, plus 36小时 moves it by whole days. Said here, with the way to a time."""
+        self.warning(f"{where}，这里给的是日期「{node.text}」：求值时它仍是日期，与时间比较大小会失败，加时长只按整天计",
+                     node.span, f"要当天零点的时间，写成「零点（{node.text}）」", code="date-as-time")
+
+    def _unified_branches(self, u: T.AnyType, nodes: Iterable[ir.Node], where: str) -> None:
+        if u == T.DATETIME:
+            for n in nodes:
+                if n.type == T.DATE:
+                    self._date_as_time(n, where)
 
     def lower(self, e: ast.Expr, env: dict[str, T.AnyType]) -> ir.Node:  # noqa: C901
         text = expr_text(e)
@@ -716,14 +710,16 @@ class Checker:
                 if u is None:
                     self.error(f"「若…则…否则…」两个分支类型不同：{then.type} 与 {other.type}", span)
                     u = T.ANY
-                return ir.Cond(cond, self._widened(then, u), self._widened(other, u), u, text, span)
+                self._unified_branches(u, (then, other), "「若…则…否则…」的另一个分支是时间")
+                return ir.Cond(cond, then, other, u, text, span)
             case ast.Coalesce(value=v, fallback=f):
                 value, fallback = self.lower(v, env), self.lower(f, env)
                 u = T.unify(value.type, fallback.type)
                 if u is None:
                     self.error(f"「若无则」两边类型不同：{value.type} 与 {fallback.type}", span)
                     u = T.ANY
-                return ir.Coalesce(self._widened(value, u), self._widened(fallback, u), u, text, span)
+                self._unified_branches(u, (value, fallback), "「若无则」的另一边是时间")
+                return ir.Coalesce(value, fallback, u, text, span)
             case ast.Membership(item=i, collection=c, negated=neg):
                 item, coll = self.lower(i, env), self.lower(c, env)
                 self._collection_of(coll, item, "属于")
@@ -771,7 +767,8 @@ class Checker:
                         self.error(f"列表元素类型不一致：{elem} 与 {n.type}", n.span)
                     else:
                         elem = u
-                return ir.MakeList(tuple(self._widened(n, elem) for n in nodes), T.ListType(elem), text, span)
+                self._unified_branches(elem, nodes, "列表中有时间")
+                return ir.MakeList(tuple(nodes), T.ListType(elem), text, span)
             case ast.RecordLiteral(entries=entries):
                 nodes = tuple((k, self.lower(v, env)) for k, v in entries)
                 rt = T.RecordType(tuple(T.Field(k, n.type) for k, n in nodes))
@@ -881,7 +878,6 @@ class Checker:
         if len(args) != len(params):
             self.error(f"函数「{f}」需要 {len(params)} 个参数，实际给了 {len(args)} 个", span)
         else:
-            args = [self._widened(a, self.resolve_type(ptype)) for a, (_, ptype) in zip(args, params)]
             for a, (pname, ptype) in zip(args, params):
                 self._expect(a, self.resolve_type(ptype), f"「{f}」的参数「{pname}」")
         return ir.CallUser(f, tuple(args), result_type, text, span)

@@ -207,8 +207,6 @@ def make_ops(rounding: str = "四舍五入") -> dict[str, Callable[..., Any]]:
         return lo <= v <= hi
 
     ops["between"] = between
-    # a 日期 where a 时间 is declared (see the checker's `_widened`): its midnight
-    ops["as_time"] = lambda v: None if v is None else _as_dt(v)
     return ops
 
 

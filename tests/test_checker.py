@@ -236,6 +236,40 @@ def test_table_row_width_and_hit_policy():
     only(diagnostics(TABLE.format(hit="随便", rows="  | - | => 1\n")), ERROR, "未知的命中策略")
 
 
+# ---------------------------------------------------------------- a 日期 where a 时间 is expected
+@pytest.mark.parametrize(("body", "where"), [
+    ("  则 结果 = 活动日", "结论「结果」应为时间"),
+    ("  则 结果 = 若 付款 > 零点（活动日） 则 活动日 否则 付款", "「若…则…否则…」的另一个分支是时间"),
+    ("  则 结果 = 活动日 若无则 付款", "「若无则」的另一边是时间"),
+    ("  则 结果 = 首个（[活动日，付款]）", "列表中有时间"),
+])
+def test_a_date_where_a_time_is_expected_is_warned_with_the_way_to_its_midnight(body, where):
+    # it stays a date when evaluated: + 36小时 would move it by whole days, < 付款 would fail
+    ds = diagnostics(rule(body, "结果：时间", "  付款：时间\n  活动日：日期\n"))
+    d = only(ds, WARNING, where)
+    assert d.code == "date-as-time" and "这里给的是日期「活动日」" in d.message
+    assert d.hint == "要当天零点的时间，写成「零点（活动日）」"
+    assert not any(x.code == "date-as-time" for x in diagnostics(
+        rule("  则 结果 = 零点（活动日） + 36小时", "结果：时间", "  活动日：日期\n")))
+
+
+def test_midnight_of_a_date_or_a_time_in_every_evaluator():
+    from datetime import datetime
+
+    from interpreter.api import load_source
+
+    book = load_source(DOC + rule("  则 结果 = 零点（活动日） + 36小时，早 = 零点（付款） < 付款", "结果：时间\n  早：是否",
+                                  "  付款：时间\n  活动日：日期，可选\n"))
+    facts, _ = book.decoder.decode({"付款": "2022-03-01 10:00:00", "活动日": "2022-03-01"})
+    now = datetime(2022, 3, 2)
+    expected = {"结果": datetime(2022, 3, 2, 12), "早": True}
+    assert book.evaluator.evaluate(dict(facts), now) == expected
+    assert book.walker.evaluate(dict(facts), now)[0] == expected
+    assert book.tracer.evaluate(dict(facts), now) == book.walker.evaluate(dict(facts), now, trace=True)
+    facts.pop("活动日")
+    assert book.evaluator.evaluate(dict(facts), now)["结果"] is None
+
+
 # ---------------------------------------------------------------- strict mode and the CLI
 def test_strict_turns_warnings_into_failure():
     src = DOC + rule("  则 结果 = 1", inputs="  金：金额\n")

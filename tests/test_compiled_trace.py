@@ -254,25 +254,3 @@ def test_a_long_chain_of_items_read_once_still_compiles() -> None:
     assert "def get_" in tracer.source  # the deepest items stayed functions
     for a in (0, 50, 90):  # deeper, the reference walker runs out of Python's recursion limit
         _agree(source, {"A": a})
-
-
-@pytest.mark.parametrize(("body", "expected"), [
-    ("起点 + 36小时", datetime(2022, 3, 2, 12)),  # was the date 2022-03-02: + 36小时 moved by days
-    ("若 付款 > 起点 则 活动日 否则 付款", datetime(2022, 3, 1)),  # was a TypeError (date vs time)
-    ("活动日 若无则 付款", datetime(2022, 3, 1)),
-    ("最晚（起点，付款）", datetime(2022, 3, 1, 10)),
-    ("开始于（活动日）", datetime(2022, 3, 1)),
-    ("起点表（付款）", datetime(2022, 3, 1)),
-    ("首个（[活动日，付款]）", datetime(2022, 3, 1)),
-])
-def test_a_date_where_a_time_is_declared_is_its_midnight(body, expected) -> None:
-    source = ("输入：\n  付款：时间\n  活动日：日期\n\n结论：\n  X：时间\n\n定义 起点：时间 = 活动日\n\n"
-              "函数 开始于（d：时间）：时间 = d\n\n"
-              "决策表 起点表（t：时间），命中 首个：\n  | ≥ 2022-03-01 00:00:00 | => 活动日\n  | - | => t\n\n"
-              f"规则 R1 x：\n  依据 规范 \"1\"\n  则 X = {body}\n")
-    raw = {"付款": "2022-03-01 10:00:00", "活动日": "2022-03-01"}
-    _agree(source, raw)
-    book = load_source(HEAD + source)
-    facts, _ = book.decoder.decode(raw)
-    assert book.evaluator.evaluate(dict(facts), NOW)["X"] == expected
-    assert book.evaluate(raw, NOW).encoded()["X"] == f"{expected:%Y-%m-%d %H:%M:%S}"
