@@ -611,8 +611,8 @@ class Checker:
         if not T.compatible(expected, node.type):
             self.error(f"{what}应为 {expected}，实际为 {node.type}", node.span,
                        _conversion_hint(expected, node.type))
-        elif expected == T.DATETIME and node.type == T.DATE:
-            self._date_as_time(node, f"{what}应为时间")
+        elif _dates_for_times(expected, node.type):
+            self._date_as_time(node, f"{what}应为{expected}")
         elif isinstance(expected, T.EnumType) and isinstance(node, ir.Const) and isinstance(node.value, str):
             if node.value not in expected.choices:
                 self.error(f"{what}应为 {expected} 之一，实际为「{node.value}」", node.span,
@@ -621,14 +621,18 @@ class Checker:
     def _date_as_time(self, node: ir.Node, where: str) -> None:
         """A 日期 accepted where a 时间 is expected stays a date when evaluated: compared with a
         time it fails, plus 36小时 moves it by whole days. Said here, with the way to a time."""
-        self.warning(f"{where}，这里给的是日期「{node.text}」：求值时它仍是日期，与时间比较大小会失败，加时长只按整天计",
-                     node.span, f"要当天零点的时间，写成「零点（{node.text}）」", code="date-as-time")
+        if node.type == T.DATE:
+            self.warning(f"{where}，这里给的是日期「{node.text}」：求值时它仍是日期，与时间比较大小会失败，加时长只按整天计",
+                         node.span, f"要当天零点的时间，写成「零点（{node.text}）」", code="date-as-time")
+        else:  # a list or record holding dates where times are expected
+            self.warning(f"{where}，这里给的「{node.text}」（{node.type}）含日期：求值时它们仍是日期，与时间比较大小会失败，"
+                         "加时长只按整天计", node.span, "要当天零点的时间，对其中的日期写「零点（…）」，"
+                         "如「[零点（d） 对于 d 属于 日期列表]」", code="date-as-time")
 
     def _unified_branches(self, u: T.AnyType, nodes: Iterable[ir.Node], where: str) -> None:
-        if u == T.DATETIME:
-            for n in nodes:
-                if n.type == T.DATE:
-                    self._date_as_time(n, where)
+        for n in nodes:
+            if _dates_for_times(u, n.type):
+                self._date_as_time(n, where)
 
     def lower(self, e: ast.Expr, env: dict[str, T.AnyType]) -> ir.Node:  # noqa: C901
         text = expr_text(e)
@@ -884,6 +888,20 @@ class Checker:
 
 
 # ---------------------------------------------------------------------- helpers
+def _dates_for_times(expected: T.AnyType, found: T.AnyType) -> bool:
+    """Whether a value of type `found` put where `expected` is wanted holds 日期 where 时间 are
+    wanted (at the top, as list elements or as record fields): `T.compatible` accepts it, but
+    nothing converts it."""
+    if expected == T.DATETIME:
+        return found == T.DATE
+    if isinstance(expected, T.ListType) and isinstance(found, T.ListType):
+        return _dates_for_times(expected.element, found.element)
+    if isinstance(expected, T.RecordType) and isinstance(found, T.RecordType):
+        return any((e := expected.field(f.name)) is not None and _dates_for_times(e.type, f.type)
+                   for f in found.fields)
+    return False
+
+
 _KIND_CN = {"input": "输入", "param": "参数", "define": "定义", "conclusion": "结论", "function": "函数",
             "tier": "层级", "level": "层级值", "version": "版本", "local": "局部变量"}
 

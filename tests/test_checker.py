@@ -253,6 +253,18 @@ def test_a_date_where_a_time_is_expected_is_warned_with_the_way_to_its_midnight(
         rule("  则 结果 = 零点（活动日） + 36小时", "结果：时间", "  活动日：日期\n")))
 
 
+@pytest.mark.parametrize(("conclusion", "body", "warned"), [
+    ("结果：列表（时间）", "日列", True),
+    ("结果：列表（时间）", "[d 对于 d 属于 日列]", True),
+    ("结果：列表（时间）", "[零点（d） 对于 d 属于 日列]", False),
+    ("结果：列表（日期）", "日列", False),
+    ("结果：记录（时间：时间）", "{时间：活动日}", True),
+])
+def test_dates_inside_lists_and_records_where_times_are_expected_are_warned(conclusion, body, warned):
+    ds = diagnostics(rule(f"  则 结果 = {body}", conclusion, "  活动日：日期\n  日列：列表（日期）\n"))
+    assert any(d.code == "date-as-time" and "含日期" in d.message for d in ds) == warned, [d.message for d in ds]
+
+
 def test_midnight_of_a_date_or_a_time_in_every_evaluator():
     from datetime import datetime
 
