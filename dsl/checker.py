@@ -16,7 +16,7 @@ from dsl import types as T
 from dsl.builtins import BUILTINS
 from dsl.diagnostics import ERROR, WARNING, Diagnostic, RulebookError, Span, sort_key
 from dsl.formatter import expr_text
-from dsl.operations import ROUNDING_MODES, binary_signature, compare_signature
+from dsl.operations import ROUNDING_MODES, as_datetime, binary_signature, compare_signature
 from dsl.values import Percent, TierValue
 
 _TYPE_WORDS = {
@@ -561,14 +561,17 @@ class Checker:
             for b in item.given:
                 node = self.lower(b.value, {})
                 if b.name == "现在":
-                    self._expect(node, T.DATETIME, "测试的「现在」")
+                    target: T.AnyType = T.DATETIME
                 elif b.name not in by_input:
                     self.error(f"测试「{item.name}」给定了未声明的输入「{b.name}」", b.span, self.suggest(b.name, by_input))
                     continue
                 else:
-                    self._expect(node, by_input[b.name].type, f"输入「{b.name}」")
+                    target = by_input[b.name].type
+                # a test gives what a case would: a 日期 given for a 时间 is its midnight
+                self._expect(node, target, "测试的「现在」" if b.name == "现在" else f"输入「{b.name}」",
+                             dates_are_times=True)
                 try:
-                    value = constant_value(node)
+                    value = _times_of_dates(constant_value(node), target, node.type)
                 except _NotConstant:
                     self.error("测试中的值必须是常量", b.span)
                     continue
@@ -584,9 +587,9 @@ class Checker:
                     self.error(f"测试「{item.name}」期望的「{b.name}」不是结论", b.span,
                                self.suggest(b.name, [s.name for s in self.symbols.values() if s.kind == "conclusion"]))
                     continue
-                self._expect(node, self._decl_type(sym), f"结论「{b.name}」")
+                self._expect(node, self._decl_type(sym), f"结论「{b.name}」", dates_are_times=True)
                 try:
-                    expect[b.name] = constant_value(node)
+                    expect[b.name] = _times_of_dates(constant_value(node), self._decl_type(sym), node.type)
                 except _NotConstant:
                     self.error("测试中的值必须是常量", b.span)
             out.append(ir.TestSpec(item.name, now, given, expect, item.span.line if item.span else 0))
@@ -607,11 +610,11 @@ class Checker:
                 self.warning(f"函数「{name}」没有被使用", f.span, code="unused")
 
     # ------------------------------------------------------------------ expressions
-    def _expect(self, node: ir.Node, expected: T.AnyType, what: str) -> None:
+    def _expect(self, node: ir.Node, expected: T.AnyType, what: str, *, dates_are_times: bool = False) -> None:
         if not T.compatible(expected, node.type):
             self.error(f"{what}应为 {expected}，实际为 {node.type}", node.span,
                        _conversion_hint(expected, node.type))
-        elif _dates_for_times(expected, node.type):
+        elif not dates_are_times and _dates_for_times(expected, node.type):
             self._date_as_time(node, f"{what}应为{expected}")
         elif isinstance(expected, T.EnumType) and isinstance(node, ir.Const) and isinstance(node.value, str):
             if node.value not in expected.choices:
@@ -622,11 +625,12 @@ class Checker:
         """A 日期 accepted where a 时间 is expected stays a date when evaluated: compared with a
         time it fails, plus 36小时 moves it by whole days. Said here, with the way to a time."""
         if node.type == T.DATE:
-            self.warning(f"{where}，这里给的是日期「{node.text}」：求值时它仍是日期，与时间比较大小会失败，加时长只按整天计",
+            self.warning(f"{where}，这里给的是日期「{node.text}」：求值时它仍是日期——与时间比较大小会失败、比较相等为否，"
+                         "加时长只按整天计，作为结论输出时没有时刻",
                          node.span, f"要当天零点的时间，写成「零点（{node.text}）」", code="date-as-time")
         else:  # a list or record holding dates where times are expected
-            self.warning(f"{where}，这里给的「{node.text}」（{node.type}）含日期：求值时它们仍是日期，与时间比较大小会失败，"
-                         "加时长只按整天计", node.span, "要当天零点的时间，对其中的日期写「零点（…）」，"
+            self.warning(f"{where}，这里给的「{node.text}」（{node.type}）含日期：求值时它们仍是日期——与时间比较大小会失败、"
+                         "比较相等为否，加时长只按整天计", node.span, "要当天零点的时间，对其中的日期写「零点（…）」，"
                          "如「[零点（d） 对于 d 属于 日期列表]」", code="date-as-time")
 
     def _unified_branches(self, u: T.AnyType, nodes: Iterable[ir.Node], where: str) -> None:
@@ -888,6 +892,25 @@ class Checker:
 
 
 # ---------------------------------------------------------------------- helpers
+def _times_of_dates(value: Any, expected: T.AnyType, found: T.AnyType) -> Any:
+    """A constant of type `found` as a value of type `expected`: 日期 where 时间 are expected
+    become their midnight (see `_dates_for_times`)."""
+    if value is None or not _dates_for_times(expected, found):
+        return value
+    if expected == T.DATETIME:
+        return as_datetime(value)
+    if isinstance(expected, T.ListType) and isinstance(found, T.ListType):
+        return tuple(_times_of_dates(v, expected.element, found.element) for v in value)
+    if isinstance(expected, T.RecordType) and isinstance(found, T.RecordType) and isinstance(value, dict):
+        out = dict(value)
+        for f in found.fields:
+            e = expected.field(f.name)
+            if e is not None and f.name in out:
+                out[f.name] = _times_of_dates(out[f.name], e.type, f.type)
+        return out
+    return value
+
+
 def _dates_for_times(expected: T.AnyType, found: T.AnyType) -> bool:
     """Whether a value of type `found` put where `expected` is wanted holds 日期 where 时间 are
     wanted (at the top, as list elements or as record fields): `T.compatible` accepts it, but

@@ -329,8 +329,3 @@ def display(value: Any) -> str:
     if isinstance(value, dict):
         return _display_mapping(value)
     return str(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + "，".join(display(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + "，".join(f"{k}：{display(v)}" for k, v in value.items()) + "}"
-    return str(value)

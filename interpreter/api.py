@@ -19,7 +19,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,7 +64,7 @@ def current_time() -> datetime:
     return datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0)
 
 
-def _coerce_now(now: datetime | str | None) -> datetime:
+def _coerce_now(now: datetime | date | str | None) -> datetime:
     if now is None:
         return current_time()
     if isinstance(now, str):
@@ -72,6 +72,8 @@ def _coerce_now(now: datetime | str | None) -> datetime:
             return parse_datetime(now)
         except ValueSyntaxError as exc:
             raise CaseError(f"--now：{exc}") from None
+    if type(now) is date:  # a day given for 现在: its midnight
+        return datetime(now.year, now.month, now.day)
     if now.tzinfo is not None:
         return now.astimezone(SHANGHAI).replace(tzinfo=None)
     return now
@@ -237,7 +239,8 @@ class Rulebook:
 
     def evaluate(self, raw: Mapping[str, Any], now: datetime | str | None = None, *,
                  decoded: bool = False, explain: bool = False) -> Decision:
-        """Evaluate one case given as JSON-like facts (or already decoded values).
+        """Evaluate one case given as JSON-like facts (or, with `decoded=True`, values already of
+        the declared types, as the decoder gives them: a 时间 is a `datetime`, never a `date`).
 
         With `explain=True` the case is evaluated once, by the compiled tracer, and the decision
         already holds its trace; otherwise the verdict-only evaluator runs and the trace is

@@ -351,8 +351,9 @@ class TreeWalker:
         except RecursionError:
             raise EvaluationError("求值嵌套过深") from None
         except (ArithmeticError, ValueError, TypeError, AttributeError, KeyError) as exc:
-            # as the compiled evaluators report it: a clear error for the case, not a crash
-            raise EvaluationError(f"求值失败：{type(exc).__name__}: {exc}") from None
+            # as the compiled evaluators report it: a clear error for the case, not a crash (the
+            # cause stays chained, for --debug and for whoever embeds the walker)
+            raise EvaluationError(f"求值失败：{type(exc).__name__}: {exc}") from exc
         if not trace:
             return values, None
         return values, make_trace(self.program, facts, now, run.conclusion_traces, run.def_steps, run.inputs,

@@ -126,3 +126,11 @@ def test_a_rulebook_found_in_the_cache_is_explained_without_the_front_end(tmp_pa
                            check=True).stdout.strip() for _ in range(2)]
     assert runs[0] == "['dsl.checker', 'dsl.lexer', 'dsl.parser', 'lark']"  # the first run checks it
     assert runs[1] == "[]"
+
+
+def test_now_given_as_a_date_is_its_midnight() -> None:
+    from datetime import date
+
+    book = load_rulebook("shipping")
+    case = {"订单号": "1", "付款时间": "2022-02-01 13:00:00", "实付金额": "100.00"}
+    assert book.evaluate(case, now=date(2022, 2, 5)).now == datetime(2022, 2, 5)

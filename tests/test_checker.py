@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -265,9 +266,25 @@ def test_dates_inside_lists_and_records_where_times_are_expected_are_warned(conc
     assert any(d.code == "date-as-time" and "含日期" in d.message for d in ds) == warned, [d.message for d in ds]
 
 
-def test_midnight_of_a_date_or_a_time_in_every_evaluator():
-    from datetime import datetime
+def test_a_test_block_gives_a_date_for_a_time_as_a_case_would_its_midnight():
+    # a JSON case must spell a 时间 with its clock; a test block may write the date alone
+    from interpreter.api import load_source
+    from interpreter.testing import run_tests
 
+    src = DOC + rule("  如果 付款 在 2022-01-01 00:00:00 至 截止 之间\n  则 结果 = 是", "结果：是否，默认 否",
+                     "  付款：时间\n  轨迹：列表（时间），可选\n") + (
+        "\n参数：\n  截止：时间 = 2022-02-08 00:00:00\n\n"
+        "测试 日期即零点：\n  给定 现在 = 2022-03-01，付款 = 2022-02-08，轨迹 = [2022-01-05]\n  期望 结果 = 是\n")
+    book = load_source(src)
+    assert not [d.message for d in book.diagnostics if d.code == "date-as-time"]
+    (test,) = book.program.tests
+    assert test.now == datetime(2022, 3, 1) and test.given["付款"] == datetime(2022, 2, 8)
+    assert test.given["轨迹"] == (datetime(2022, 1, 5),)
+    report = run_tests(book, None)
+    assert report.results and all(r.ok for r in report.results), report.results
+
+
+def test_midnight_of_a_date_or_a_time_in_every_evaluator():
     from interpreter.api import load_source
 
     book = load_source(DOC + rule("  则 结果 = 零点（活动日） + 36小时，早 = 零点（付款） < 付款", "结果：时间\n  早：是否",
