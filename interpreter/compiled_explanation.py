@@ -455,14 +455,17 @@ class _ExplanationGen:
 
     # ------------------------------------------------------------ conclusions
     def rule_order(self, spec: ir.ConclusionSpec) -> list[str]:
-        order: list[str] = []
+        """The rules of a conclusion in the order of its trace: as `tracing.weigh` records them
+        (a rule after its exceptions, each time it is reached), then sorted by (depth, line)."""
+        visits: list[tuple[int, int, str]] = []
 
-        def walk(keys: tuple[str, ...]) -> None:
+        def walk(keys: tuple[str, ...], depth: int) -> None:
             for k in keys:
-                order.append(k)
-                walk(spec.children.get(k, ()))
-        walk(spec.roots)
-        return order
+                walk(spec.children.get(k, ()), depth + 1)
+                visits.append((depth, self.p.rules[k].line, k))
+        walk(spec.roots, 0)
+        visits.sort(key=lambda v: (v[0], v[1]))
+        return [k for _, _, k in visits]
 
     def conclusion_fn(self, spec: ir.ConclusionSpec, rule_fns: dict[str, str]) -> str:
         name = self.fresh("cj_")

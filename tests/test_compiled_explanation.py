@@ -63,3 +63,21 @@ def test_to_json_switches_to_the_compiled_builder_after_a_few_dozen_explanations
     built = build_explanation(program, trace).to_json()  # the one that compiles
     assert CE._state(program)[2] is not CE._NOT_YET
     assert built == build_explanation(program, trace).generic_json()
+
+
+def test_rules_in_the_traces_order_take_the_written_out_path() -> None:
+    # two roots, one with an exception: the trace lists rules by (depth, line), not root by root;
+    # the generated code must expect that order, or every case falls back to the generic views
+    book = load_source("规则书 t\n文献 规范：《规范》\n\n输入：\n  甲：数，可选\n\n结论：\n  结：数\n\n"
+                       "规则 R-1 一：\n  依据 规范 \"一\"\n  如果 甲 > 1\n  则 结 = 1\n"
+                       "规则 R-2 二：\n  依据 规范 \"二\"\n  例外于 R-1\n  如果 甲 > 5\n  则 结 = 2\n"
+                       "规则 R-3 三：\n  依据 规范 \"三\"\n  如果 甲 < 0\n  则 结 = 3\n")
+    compiled = CE.CompiledExplanation(book.program)
+
+    def generic_conclusion(*_: object) -> None:
+        raise AssertionError("fell back to the generic conclusion view")
+
+    compiled.build.__globals__["_conclusion"] = generic_conclusion
+    for raw in ({"甲": 7}, {"甲": -1}, {}):
+        trace = book.tracer.evaluate(dict(book.decoder.decode(raw)[0]), datetime(2022, 3, 1))[1]
+        assert compiled.build(trace) == build_explanation(book.program, trace).generic_json()
