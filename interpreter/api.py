@@ -30,6 +30,7 @@ from dsl import ir
 from dsl.compiler import CompiledEvaluator, compile_program
 from dsl.diagnostics import Diagnostic, RulebookError
 from dsl.values import SHANGHAI, ValueSyntaxError, parse_datetime
+from interpreter.compile_cache import load_cached
 from interpreter.errors import CaseError, CaseWarning
 
 if TYPE_CHECKING:
@@ -288,8 +289,6 @@ _CACHE_LOCK = threading.Lock()
 
 def load_rulebook(spec: str | Path, strict: bool = False) -> Rulebook:
     """A bundled name (`shipping`), or a path to a `.rules` file. Cached per process."""
-    from interpreter.compile_cache import load_cached
-
     path, name = _locate(spec)
     key = (str(path), path.stat().st_mtime, strict)
     with _CACHE_LOCK:
