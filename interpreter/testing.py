@@ -22,7 +22,9 @@ from dsl.runtime_errors import EvaluationError
 from interpreter.api import Rulebook
 from interpreter.case_file import load_case_file
 from interpreter.codec import decode_value, encode_value
+from interpreter.compiled_explanation import compiled_explanation
 from interpreter.errors import CaseError
+from interpreter.explanation import build_explanation
 from interpreter.trace import Trace
 
 
@@ -91,6 +93,11 @@ def _run_case(book: Rulebook, name: str, source: str, facts: dict[str, Any], now
         return CaseResult(name, source, False, error=f"编译追踪求值失败而参考求值成功：{exc}")
     if trace != reference_trace:
         mismatches.append(Mismatch("解释（编译追踪 vs 参考求值的追踪）", "相同", _first_difference(trace, reference_trace)))
+    compiled = compiled_explanation(book.program)
+    if compiled is not None:
+        views = build_explanation(book.program, reference_trace).generic_json()
+        if compiled.build(reference_trace) != views:
+            mismatches.append(Mismatch("解释（生成的 JSON 代码 vs 通用视图）", "相同", "不同"))
     fired = _fired(reference_trace)
     return CaseResult(name, source, not mismatches, tuple(mismatches), None, fired)
 

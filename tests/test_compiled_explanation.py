@@ -81,3 +81,17 @@ def test_rules_in_the_traces_order_take_the_written_out_path() -> None:
     for raw in ({"甲": 7}, {"甲": -1}, {}):
         trace = book.tracer.evaluate(dict(book.decoder.decode(raw)[0]), datetime(2022, 3, 1))[1]
         assert compiled.build(trace) == build_explanation(book.program, trace).generic_json()
+
+
+def test_rulebook_test_reports_a_compiled_explanation_that_differs_from_the_views(monkeypatch) -> None:
+    # `rulebook test` checks the generated JSON code against the views on every case, as it
+    # checks the compiled trace against the walker's: a divergence fails the case
+    from interpreter.testing import run_tests
+
+    book = load_source(bundled_path("lighthouse").read_text(encoding="utf-8"))
+    assert all(r.ok for r in run_tests(book, bundled_path("lighthouse")).results)
+    compiled = CE.compiled_explanation(book.program)
+    monkeypatch.setattr(compiled, "build", lambda trace: [])
+    report = run_tests(book, bundled_path("lighthouse"))
+    failed = [r for r in report.results if not r.ok]
+    assert failed and all(any("生成的 JSON 代码" in m.conclusion for m in r.mismatches) for r in failed)
