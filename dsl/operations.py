@@ -277,10 +277,12 @@ def _display_datetime(value: datetime) -> str:
     return text
 
 
-def _display_decimal(value: Decimal) -> str:
-    # an amount with exactly two decimals reads as money ("30.05"), anything else as a number;
-    # with exponent -2, quantizing to cents changes nothing, so the text is str(value)
-    return str(value) if value.is_finite() and value.as_tuple().exponent == -2 else format_number(value)
+def display_decimal(value: Decimal) -> str:
+    """An amount with exactly two decimals reads as money ("30.05"), anything else as a number.
+    With exponent -2, quantizing to cents changes nothing, so the text is str(value); and str()
+    writes a "." third from the end exactly then (never in NaN, Infinity or 1.5E+7)."""
+    text = str(value)
+    return text if text[-3:-2] == "." else format_number(value)
 
 
 def _display_sequence(value: Any) -> str:
@@ -297,7 +299,7 @@ _DISPLAY_BY_TYPE: dict[type, Callable[[Any], str]] = {
     type(None): lambda _: "空",
     bool: lambda value: "是" if value else "否",
     str: lambda value: value,
-    Decimal: _display_decimal,
+    Decimal: display_decimal,
     date: format_date,
     timedelta: format_duration_cn,
     int: str,
@@ -313,7 +315,7 @@ def display(value: Any) -> str:
     if shown is not None:
         return shown(value)
     if isinstance(value, Decimal):
-        return _display_decimal(value)
+        return display_decimal(value)
     if isinstance(value, datetime):
         return format_datetime(value)
     if isinstance(value, date):

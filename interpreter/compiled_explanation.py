@@ -12,9 +12,9 @@ calculation, the names it read and the thresholds that would change it.
 Wherever a step does not have the shape the IR predicts (a short-circuited operand, a branch not
 taken, a rule order that differs, a rule under a version, a node kind not written out here) the
 generated code calls the generic functions, so the output is always theirs:
-`compile_explanation(program)(trace) == [view.to_json() for view in build_explanation(program,
-trace).conclusions]`, checked on every bundled case and on generated rulebooks
-(tests/test_compiled_explanation.py, tests/test_properties.py).
+`CompiledExplanation(program).build(trace) == build_explanation(program, trace).generic_json()`,
+checked on every bundled case and on generated rulebooks (tests/test_compiled_explanation.py,
+tests/test_properties.py) and by `rulebook test` on every case it runs.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from decimal import Decimal
 from typing import Any
 
 from dsl import ir
-from dsl.operations import _DATETIME_TEXT, display
+from dsl import types as T
+from dsl.operations import _DATETIME_TEXT, display, display_decimal
 from interpreter import explanation as E
 from interpreter.fast_codec import encoder_for
 from interpreter.tracing import step_kind
@@ -36,15 +37,6 @@ from interpreter.tracing import step_kind
 # ConclusionTrace: name 0, type 1, value 2, decided_by 3, by_default 4, rules 5, default 6
 
 
-def _res(s: Any) -> str:
-    note = s[6]
-    return note.split("（")[0] if note and "→" in note else display(s[1])
-
-
-def _br(text: str) -> str:
-    return f"（{text}）" if "=" in text else text
-
-
 def _nib(step: Any, used: dict[str, str]) -> None:
     """named_inputs(step, ...) into a dict of briefs: the names not read yet, in order."""
     for k, v in E.named_inputs(step, {}).items():
@@ -52,24 +44,8 @@ def _nib(step: Any, used: dict[str, str]) -> None:
             used[k] = E._brief(v)
 
 
-def _money(x: Any) -> str:
-    """display() of an amount: str(x) when it has exactly two decimals (exponent -2)."""
-    if type(x) is Decimal:
-        t = str(x)
-        if t[-3:-2] == ".":  # plain notation, two fraction digits: exponent -2
-            return t
-    return display(x)
-
-
-def _dedupe(out: list[str]) -> list[str]:
-    seen: list[str] = []
-    for line in out:
-        if line not in seen:
-            seen.append(line)
-    return seen[:E._MAX_COUNTERFACTUALS]
-
-
 def _verdict_expr(v: str) -> str:
+    """verdict(v), written out (an explanation has about thirty condition lines)."""
     return f'("成立" if {v} is True else "不成立" if {v} is False else "无法判定（缺值）")'
 
 
@@ -77,12 +53,11 @@ class _ExplanationGen:
     def __init__(self, program: ir.Program) -> None:
         self.p = program
         self.ns: dict[str, Any] = {
-            "display": display, "_res": _res, "_br": _br, "_timedelta": timedelta,
-            "_Literal": E._Literal, "_brief": E._brief, "_ni": E.named_inputs, "_calc": E.calc,
-            "_has_arith": E.has_arithmetic, "_detail": E.detail, "_cond_lines": E.condition_lines,
-            "_rule_view": E._rule_view, "_conclusion": E._conclusion, "_cfs": E._counterfactuals,
-            "_operand": E._operand, "_nib": _nib, "_dedupe": _dedupe, "_cf": E.counterfactual,
-            "_comparisons": E.comparisons, "_DT": _DATETIME_TEXT.get, "_money": _money,
+            "display": display, "_res": E.result_text, "_br": E.bracket, "_timedelta": timedelta,
+            "_brief": E._brief, "_calc": E.calc, "_has_arith": E.has_arithmetic, "_detail": E.detail,
+            "_cond_lines": E.condition_lines, "_rule_view": E._rule_view, "_conclusion": E._conclusion,
+            "_operand": E._operand, "_nib": _nib, "_dedupe": E.first_distinct, "_cf": E.counterfactual,
+            "_comparisons": E.comparisons, "_DT": _DATETIME_TEXT.get, "_money": display_decimal, "_Decimal": Decimal,
         }
         self.lines: list[str] = []
         self.n = 0
@@ -148,23 +123,21 @@ class _ExplanationGen:
 
     def disp_value(self, t: Any, x: str) -> str:
         """display(x) for a value of static type t, without the dispatch where the type allows."""
-        name = getattr(t, "name", None) if type(t).__name__ == "Type" else None
-        if name == "是否":
+        if t == T.BOOL:
             return f'({self.const("是")} if {x} is True else {self.const("否")} if {x} is False else display({x}))'
-        if name == "时间":
+        if t == T.DATETIME:
             return f"(_DT({x}) or display({x}))"
-        if name == "文本":
+        if t == T.TEXT:
             return f"({x} if type({x}) is str else display({x}))"
-        if name == "金额":
-            return f"_money({x})"
+        if t == T.MONEY:
+            return f"(_money({x}) if type({x}) is _Decimal else display({x}))"
         return f"display({x})"
 
     def brief_value(self, t: Any, x: str) -> str:
         """_brief(x) for a value of static type t."""
-        name = getattr(t, "name", None) if type(t).__name__ == "Type" else None
-        if name in ("是否", "时间", "金额"):  # short texts: _brief is display
+        if t in (T.BOOL, T.DATETIME, T.MONEY):  # short texts: _brief is display
             return self.disp_value(t, x)
-        if name == "文本":
+        if t == T.TEXT:
             return f"({x} if type({x}) is str and len({x}) <= 60 else _brief({x}))"
         return f"_brief({x})"
 
@@ -339,8 +312,8 @@ class _ExplanationGen:
             return False
         if isinstance(node, ir.Const):
             return "=" not in self.ns[self.operand(node, "", 0)] if not isinstance(node.value, timedelta) else False
-        return kind in ("input", "define", "conclusion", "param") and getattr(node.type, "name", None) in (
-            "时间", "是否", "金额", "日期", "时长")
+        return kind in ("input", "define", "conclusion", "param") and node.type in (
+            T.DATETIME, T.BOOL, T.MONEY, T.DATE, T.DURATION)
 
     def operand(self, node: ir.Node, s: str, ind: int) -> str:
         """An expression for _operand(step); may emit statements."""
@@ -351,7 +324,7 @@ class _ExplanationGen:
             return r
         if isinstance(node, ir.Const) and not isinstance(node.value, timedelta):
             return self.const(display(node.value))
-        if kind == "param" and getattr(node.type, "name", None) == "时长":
+        if kind == "param" and node.type == T.DURATION:
             return f"({s}[6] if {s}[6] and isinstance({s}[1], _timedelta) else display({s}[1]))"
         if isinstance(node, ir.Cond):
             r = self.fresh("r")
@@ -364,7 +337,7 @@ class _ExplanationGen:
             self.emit(ind, "else:")
             self.emit(ind + 1, f"{r} = _operand({s})")
             return r
-        if kind in ("input", "define", "conclusion", "const") and getattr(node.type, "name", None) not in ("时长", "任意"):
+        if kind in ("input", "define", "conclusion", "const") and node.type not in (T.DURATION, T.ANY):
             return self.disp_value(node.type, f"{s}[1]")
         return f"_operand({s})"
 
@@ -496,7 +469,7 @@ class _ExplanationGen:
             if i is not None:
                 rule = self.p.rules[keys[i]]
                 vnode = dict(rule.assignments)[spec.name]
-                self.emit(ind, f"dec = r{i}; vs = r{i}[9]")
+                self.emit(ind, f"vs = r{i}[9]")
                 self.emit(ind, f"out['决定规则'] = {rule_fns[keys[i]]}(r{i}, None, memo)")
                 self.calc(vnode, "vs", ind, "cal")
                 self.emit(ind, "if cal: out['计算'] = cal")
@@ -507,7 +480,7 @@ class _ExplanationGen:
                     self.emit(ind + 1, "pass")  # a constant condition reads no name
                     self.named(rule.condition, f"r{i}[5]", ind + 1, used)
             else:
-                self.emit(ind, "dec = None; vs = ct[6]")
+                self.emit(ind, "vs = ct[6]")
                 cf_args = (None, spec.default)
                 self.emit(ind, "out['决定规则'] = None")
                 self.emit(ind, "out['说明'] = '没有规则适用，取结论的默认值' if ct[4] else '没有规则适用，结论为空'")
@@ -552,42 +525,48 @@ class CompiledExplanation:
         self.build: Callable[[Any], list[dict[str, Any]]] = namespace["build"]
 
 
-#: per program (by id; the program is kept alive here): how many explanations it has had, and
-#: its compiled explanation once made (None where CPython refuses the generated code)
-_STATE: dict[int, list[Any]] = {}
+class _ExplainState:
+    """How many explanations a program has had, and its compiled explanation once made (None
+    where CPython refuses the generated code)."""
+
+    __slots__ = ("explained", "compiled")
+
+    def __init__(self, program: ir.Program) -> None:
+        self.explained = 0
+        self.compiled: CompiledExplanation | None | object = _NOT_YET
+
+
+#: per program (see `explanation.remembered`)
+_STATE: dict[int, tuple[Any, Any]] = {}
 #: generating the code costs about as much as a few hundred explanations: a `rulebook explain`
 #: of one case never pays for it, a batch pays once
 EXPLANATIONS_BEFORE_COMPILING = 64
 _NOT_YET = object()
 
 
+def _state(program: ir.Program) -> _ExplainState:
+    return E.remembered(_STATE, program, _ExplainState)
+
+
 def compiled_explanation(program: ir.Program) -> CompiledExplanation | None:
     """The program's compiled explanation (made now if need be), or None where CPython refuses it."""
     state = _state(program)
-    if state[2] is _NOT_YET:
+    if state.compiled is _NOT_YET:
         try:
-            state[2] = CompiledExplanation(program)
+            state.compiled = CompiledExplanation(program)
         except (SyntaxError, RecursionError, MemoryError):
-            state[2] = None
-    return state[2]
+            state.compiled = None
+    return state.compiled  # type: ignore[return-value]
 
 
 def builder_for(program: ir.Program) -> Callable[[Any], list[dict[str, Any]]] | None:
     """What `Explanation.to_json` uses: the compiled builder from the program's
     EXPLANATIONS_BEFORE_COMPILING-th explanation on, None before (the generic views serve)."""
     state = _state(program)
-    if state[2] is _NOT_YET:
-        state[1] += 1
-        if state[1] < EXPLANATIONS_BEFORE_COMPILING:
+    if state.compiled is _NOT_YET:
+        state.explained += 1
+        if state.explained < EXPLANATIONS_BEFORE_COMPILING:
             return None
         compiled_explanation(program)
-    return None if state[2] is None else state[2].build
-
-
-def _state(program: ir.Program) -> list[Any]:
-    state = _STATE.get(id(program))
-    if state is None or state[0] is not program:
-        if len(_STATE) >= 64:
-            _STATE.clear()
-        state = _STATE[id(program)] = [program, 0, _NOT_YET]
-    return state
+    compiled = state.compiled
+    return None if compiled is None else compiled.build  # type: ignore[union-attr]

@@ -7,6 +7,7 @@ thresholds that would change the outcome are all read off the trace.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, NamedTuple
 
@@ -44,7 +45,7 @@ def effective(step: Step | None) -> Step | None:
 def calc(step: Step) -> str:
     """`max(100.15 × 30% = 30.045 → 30.05, 5.00) = 30.05` — the arithmetic with its numbers."""
     step = effective(step) or step
-    result = step.note.split("（")[0] if step.note and "→" in step.note else display(step.value)
+    result = result_text(step)
     if step.kind == "op" and step.symbol in _ARITH and len(step.children) == 2:
         left, right = (_bracketed(c) for c in step.children)
         return f"{left} {step.symbol} {right} = {result}"
@@ -53,6 +54,12 @@ def calc(step: Step) -> str:
     if step.kind == "call":
         return f"{step.symbol}（{'，'.join(_operand(c) for c in step.children)}）= {result}"
     return display(step.value)
+
+
+def result_text(step: Step) -> str:
+    """What a calculation came to: the rounded amount of a rounding note (`30.045 → 30.05`), else
+    the value."""
+    return step.note.split("（")[0] if step.note and "→" in step.note else display(step.value)
 
 
 def _operand(step: Step) -> str:
@@ -68,7 +75,11 @@ def _operand(step: Step) -> str:
 
 
 def _bracketed(step: Step) -> str:
-    text = _operand(step)
+    return bracket(_operand(step))
+
+
+def bracket(text: str) -> str:
+    """An operand's text, bracketed when it is itself a calculation (`（100.15 × 30% = 30.05）`)."""
     return f"（{text}）" if "=" in text else text
 
 
@@ -283,17 +294,28 @@ class Explanation:
     __hash__ = None  # type: ignore[assignment]
 
 
-#: a rule's citations as text, per citations tuple (kept alive here, so its id stays unique)
-_CITATION_TEXT: dict[int, tuple[tuple[Any, ...], tuple[str, ...]]] = {}
+def remembered(cache: dict[int, tuple[Any, Any]], obj: Any, make: Callable[[Any], Any]) -> Any:
+    """make(obj), once per object: by identity, for objects that live as long as a program (its
+    rules' citations, its types, the program itself); the cache keeps each one alive, so its id
+    cannot be reused while it is there."""
+    hit = cache.get(id(obj))
+    if hit is None or hit[0] is not obj:
+        if len(cache) >= 4096:
+            cache.clear()
+        hit = cache[id(obj)] = (obj, make(obj))
+    return hit[1]
+
+
+#: a rule's citations as text, per citations tuple
+_CITATION_TEXT: dict[int, tuple[Any, Any]] = {}
+
+
+def _citation_texts(citations: tuple[Any, ...]) -> tuple[str, ...]:
+    return tuple(str(c) for c in citations)
 
 
 def _citations(citations: tuple[Any, ...]) -> tuple[str, ...]:
-    hit = _CITATION_TEXT.get(id(citations))
-    if hit is None or hit[0] is not citations:
-        if len(_CITATION_TEXT) >= 4096:
-            _CITATION_TEXT.clear()
-        hit = _CITATION_TEXT[id(citations)] = (citations, tuple(str(c) for c in citations))
-    return hit[1]
+    return remembered(_CITATION_TEXT, citations, _citation_texts)
 
 
 def _rule_view(outcome: RuleOutcome, winner: str | None,
@@ -348,20 +370,13 @@ def _conclusion(ct: ConclusionTrace, lines: dict[int, tuple[dict[str, Any], ...]
     ))
 
 
-#: the contract encoder of a conclusion type, by id (the type object is kept alive here)
+#: the contract encoder of a conclusion type
 _ENCODERS: dict[int, tuple[Any, Any]] = {}
 
 
 def _encoded(value: Any, t: Any) -> Any:
     """encode_value(value, t), with the encoder for t chosen once per type."""
-    if value is None:
-        return None
-    hit = _ENCODERS.get(id(t))
-    if hit is None or hit[0] is not t:
-        if len(_ENCODERS) >= 4096:
-            _ENCODERS.clear()
-        hit = _ENCODERS[id(t)] = (t, encoder_for(t))
-    return hit[1](value)
+    return None if value is None else remembered(_ENCODERS, t, encoder_for)(value)
 
 
 def _counterfactuals(ct: ConclusionTrace, decided: RuleOutcome | None, value_step: Step | None) -> list[str]:
@@ -386,8 +401,13 @@ def _counterfactuals(ct: ConclusionTrace, decided: RuleOutcome | None, value_ste
             line = counterfactual(failing[0], f"规则「{o.key}」的这一条件将成立")
             if line:
                 out.append(line)
+    return first_distinct(out)
+
+
+def first_distinct(lines: list[str]) -> list[str]:
+    """The first _MAX_COUNTERFACTUALS different lines, in order."""
     seen: list[str] = []
-    for line in out:
+    for line in lines:
         if line not in seen:
             seen.append(line)
     return seen[:_MAX_COUNTERFACTUALS]

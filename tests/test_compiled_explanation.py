@@ -61,7 +61,7 @@ def test_to_json_switches_to_the_compiled_builder_after_a_few_dozen_explanations
     for _ in range(CE.EXPLANATIONS_BEFORE_COMPILING - 1):
         assert CE.builder_for(program) is None
     built = build_explanation(program, trace).to_json()  # the one that compiles
-    assert CE._state(program)[2] is not CE._NOT_YET
+    assert CE._state(program).compiled is not CE._NOT_YET
     assert built == build_explanation(program, trace).generic_json()
 
 
