@@ -24,7 +24,7 @@ from dsl import ir
 from dsl.builtins import BUILTINS, LIST_EXTREMES, PAIR_EXTREMES
 from dsl.operations import ROUNDING_MODES, cell_matches, make_ops, version_active
 from dsl.operations import comprehension_sort_key as _sort_key
-from dsl.runtime_errors import EvaluationError, RuleConflict
+from dsl.runtime_errors import OPERATION_ERRORS, EvaluationError, RuleConflict, operation_failed
 from dsl.types import BOOL as _BOOL
 from dsl.types import DATE, DATETIME, DURATION, MONEY, NUMBER
 from dsl.values import CENT, Percent
@@ -903,8 +903,8 @@ class CompiledEvaluator:
             return self._fn(facts, now)
         except EvaluationError:
             raise
-        except (ArithmeticError, ValueError, TypeError, RecursionError, AttributeError, KeyError) as exc:
-            raise EvaluationError(f"求值失败：{type(exc).__name__}: {exc}") from None
+        except (*OPERATION_ERRORS, RecursionError) as exc:
+            raise operation_failed(exc) from None
 
 
 def compile_program(program: ir.Program, params: dict[str, Any] | None = None) -> CompiledEvaluator:

@@ -7,6 +7,15 @@ class EvaluationError(Exception):
     """Evaluation could not produce a verdict; the message is Chinese and names the rule."""
 
 
+#: what a failing operation raises in Python (a date compared with a time, a bad decimal …);
+#: every evaluator reports it for the case as `operation_failed` says, never as a crash
+OPERATION_ERRORS = (ArithmeticError, ValueError, TypeError, AttributeError, KeyError)
+
+
+def operation_failed(exc: BaseException) -> EvaluationError:
+    return EvaluationError(f"求值失败：{type(exc).__name__}: {exc}")
+
+
 class RuleConflict(EvaluationError):
     """Two applicable rules of equal rank gave different values for one conclusion."""
 

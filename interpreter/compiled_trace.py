@@ -35,7 +35,7 @@ from dsl.builtins import BUILTINS
 from dsl.compiler import _all_rule_keys, _Gen, _guarded, _operator_text
 from dsl.operations import ROUNDING_OPS, version_active
 from dsl.operations import comprehension_sort_key as _sort_key
-from dsl.runtime_errors import EvaluationError
+from dsl.runtime_errors import OPERATION_ERRORS, EvaluationError, operation_failed
 from interpreter.trace import ConclusionTrace, RuleOutcome, Step, Trace, VersionCheck
 from interpreter.tracing import (
     ITERATION_NOTE,
@@ -91,10 +91,6 @@ class _TraceGen(_Gen):
         })
 
     # ------------------------------------------------------------ names
-    def program_input_default(self, name: str) -> ir.Node | None:
-        """An input's default: an input without one is the facts' value wherever it is read."""
-        return self.input_defaults.get(name)
-
     def getter(self, kind: str, name: str) -> str:
         ident = self.getters.get((kind, name))
         if ident is None:  # a prefix no name of the verdict compiler's namespace starts with
@@ -115,7 +111,7 @@ class _TraceGen(_Gen):
         match node:
             case ir.Const() | ir.Var(kind="local" | "param" | "now"):
                 return super().ex(node, env)  # the same text either way
-            case ir.Var(kind="input", name=n) if self.program_input_default(n) is None:
+            case ir.Var(kind="input", name=n) if n not in self.input_defaults:  # the facts' value
                 return f"_get({self.const(n)})"
             case ir.Var(kind=kind, name=n):
                 self.sites[(kind, n)] += 2
@@ -221,7 +217,7 @@ class _TraceGen(_Gen):
                 key = (kind, n)
                 self.forms.setdefault(key, set()).add((node.text, node.type))
                 self.traced_reads[key] += 1
-                if kind == "input" and self.program_input_default(n) is None:
+                if kind == "input" and n not in self.input_defaults:
                     v = self.t()  # the facts' value, as often as it is read
                     self.line(f"{v} = _get({self.const(n)})")
                     return v, self.step(node, v)
@@ -784,6 +780,6 @@ class CompiledTracer:
             raise
         except RecursionError:
             raise EvaluationError("求值嵌套过深") from None
-        except (ArithmeticError, ValueError, TypeError, AttributeError, KeyError) as exc:
-            raise EvaluationError(f"求值失败：{type(exc).__name__}: {exc}") from None
+        except OPERATION_ERRORS as exc:
+            raise operation_failed(exc) from None
         return values, Trace(conclusions, definitions, inputs, defaulted, now)

@@ -15,7 +15,7 @@ from dsl import types as T
 from dsl.builtins import BUILTINS
 from dsl.operations import ROUNDING_OPS, cell_matches, comprehension_sort_key, make_ops
 from dsl.operations import version_active as _version_active
-from dsl.runtime_errors import EvaluationError
+from dsl.runtime_errors import OPERATION_ERRORS, EvaluationError, operation_failed
 from interpreter.trace import ConclusionTrace, Step, Trace, VersionCheck
 from interpreter.tracing import (
     ITERATION_NOTE,
@@ -350,10 +350,10 @@ class TreeWalker:
             raise
         except RecursionError:
             raise EvaluationError("求值嵌套过深") from None
-        except (ArithmeticError, ValueError, TypeError, AttributeError, KeyError) as exc:
-            # as the compiled evaluators report it: a clear error for the case, not a crash (the
-            # cause stays chained, for --debug and for whoever embeds the walker)
-            raise EvaluationError(f"求值失败：{type(exc).__name__}: {exc}") from exc
+        except OPERATION_ERRORS as exc:
+            # as the compiled evaluators report it (the cause stays chained, for --debug and for
+            # whoever embeds the walker)
+            raise operation_failed(exc) from exc
         if not trace:
             return values, None
         return values, make_trace(self.program, facts, now, run.conclusion_traces, run.def_steps, run.inputs,
