@@ -588,6 +588,8 @@ class ConclusionEncoder:
         return (ConclusionEncoder, (self.types,))
 
     def __call__(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        if type(values) is dict and self._names.issuperset(values):
+        # a dict subclass that keeps dict.get (a Decision's read-only conclusions) reads alike
+        if (type(values) is dict or (isinstance(values, dict) and type(values).get is dict.get)) \
+                and self._names.issuperset(values):
             return self._fast(values)
         return encode_conclusions(values, self.types)

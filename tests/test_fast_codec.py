@@ -11,6 +11,7 @@ import pickle
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -293,3 +294,34 @@ def test_encoding_a_tuple_of_values_is_encoding_their_dict(values: dict) -> None
     assert run(encoder.of_tuple(names), tuple(values[n] for n in names)) == run(encoder, values)
     with pytest.raises(ValueError, match="of_tuple"):
         encoder.of_tuple(["多余"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(list(_TYPES)), _values))
+def test_a_decisions_read_only_conclusions_take_the_fast_path(values: dict) -> None:
+    from interpreter.api import FrozenDict
+
+    encoder = ConclusionEncoder(_TYPES)
+    calls: list[Any] = []
+    fast = encoder._fast
+    encoder._fast = lambda v: calls.append(v) or fast(v)  # type: ignore[method-assign]
+
+    def run(arg):
+        try:
+            return repr(encoder(arg))
+        except ArithmeticError as exc:
+            return type(exc).__name__
+
+    assert run(FrozenDict(values)) == run(dict(values))
+    assert len(calls) == 2
+
+
+def test_a_mapping_that_overrides_get_goes_to_the_codec() -> None:
+    class Shouting(dict):
+        def get(self, key, default=None):  # noqa: ANN001, ANN202
+            return "改写"
+
+    encoder = ConclusionEncoder({"文本": TEXT})
+    encoder._fast = None  # type: ignore[assignment]  # would fail if it were taken
+    values = Shouting({"文本": "原文"})
+    assert encoder(values) == encode_conclusions(values, {"文本": TEXT})
