@@ -106,8 +106,12 @@ class Decision:
     @property
     def trace(self) -> Trace:
         if "trace" not in self._cache:
-            values, trace = self.rulebook.tracer.evaluate(dict(self.facts), self.now)
-            self._cache["trace"] = trace
+            recorded = self._cache.get("recorded")
+            if recorded is None:
+                recorded = self.rulebook.tracer.record(dict(self.facts), self.now)[1]
+            from interpreter.trace import restore
+
+            self._cache["trace"] = restore(recorded)
         return self._cache["trace"]
 
     @property
@@ -118,6 +122,17 @@ class Decision:
         if "explanation" not in self._cache:
             self._cache["explanation"] = build_explanation(self.rulebook.program, self.trace)
         return self._cache["explanation"]
+
+    def explanation_json(self) -> list[dict[str, Any]]:
+        """`explanation.to_json()`, read straight off the recorded trace where the rulebook's
+        generated explanation code is ready (no views, no named records are made)."""
+        from interpreter.compiled_explanation import builder_for
+
+        recorded = self._cache.get("recorded")
+        if recorded is None or "explanation" in self._cache:
+            return self.explanation.to_json()
+        build = builder_for(self.rulebook.program)
+        return build(recorded) if build is not None else self.explanation.generic_json()
 
     def encoded(self) -> dict[str, Any]:
         return self.rulebook.encode(self.conclusions)
@@ -130,7 +145,7 @@ class Decision:
             "conclusions": self.encoded(),
         }
         if explain:
-            out["explanation"] = self.explanation.to_json()
+            out["explanation"] = self.explanation_json()
         return out
 
 
@@ -154,6 +169,8 @@ class _WalkerTracer:
         values, trace = self.walker.evaluate(facts, now, trace=True)
         assert trace is not None
         return values, trace
+
+    record = evaluate  # the walker's trace is named already
 
 
 class Rulebook:
@@ -253,8 +270,8 @@ class Rulebook:
         else:
             facts, warnings = self.decode(raw)
         if explain:
-            values, trace = self.tracer.evaluate(dict(facts), when)
-            return Decision(self, FrozenDict(facts), when, FrozenDict(values), tuple(warnings), {"trace": trace})
+            values, recorded = self.tracer.record(dict(facts), when)
+            return Decision(self, FrozenDict(facts), when, FrozenDict(values), tuple(warnings), {"recorded": recorded})
         values = self.evaluator.evaluate(facts, when)
         return Decision(self, FrozenDict(facts), when, FrozenDict(values), tuple(warnings))
 

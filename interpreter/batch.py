@@ -76,7 +76,7 @@ def _one(book: Rulebook, now: datetime, line_no: int, raw: bytes, file: str,
         if explain:  # an extension of the contract's line: the explanation of `explain --format json`
             decision = book.evaluate(facts, now, decoded=True, explain=True)
             out["conclusions"] = book.encode(decision.conclusions)
-            out["explanation"] = decision.explanation.to_json()
+            out["explanation"] = decision.explanation_json()
         else:
             out["conclusions"] = book.encode(book.evaluator.evaluate(facts, now))
         if warnings:  # an extension of the contract's line: ignored fields, did-you-mean

@@ -28,13 +28,22 @@ from dsl import ir
 from dsl import types as T
 from dsl.operations import _DATETIME_TEXT, display, display_decimal
 from interpreter import explanation as E
+from interpreter.compiled_trace import unrolled_size
 from interpreter.fast_codec import encoder_for
+from interpreter.trace import named_conclusion, named_outcome
 from interpreter.tracing import step_kind
 
-# Generated code reads the trace's named tuples by index. Step: text 0, value 1, type 2, kind 3, symbol 4, children 5, note 6
+# Generated code reads the trace's records by index (the compiled tracer's are plain tuples,
+# `interpreter.trace.RecordedTrace`; the walker's named ones read alike).
+# Step: text 0, value 1, type 2, kind 3, symbol 4, children 5, note 6
 # RuleOutcome: key 0, title 1, citations 2, line 3, version 4, condition 5, applies 6, status 7,
 #              overridden_by 8, value 9
 # ConclusionTrace: name 0, type 1, value 2, decided_by 3, by_default 4, rules 5, default 6
+
+
+#: a conclusion whose rules, once its exception graph is unrolled, are more than this is
+#: explained by the generic views: its written-out code would grow with the square of them
+_MAX_WRITTEN_OUT = 64
 
 
 def _nib(step: Any, used: dict[str, str]) -> None:
@@ -54,10 +63,15 @@ class _ExplanationGen:
         self.p = program
         self.ns: dict[str, Any] = {
             "display": display, "_res": E.result_text, "_br": E.bracket, "_timedelta": timedelta,
-            "_brief": E._brief, "_calc": E.calc, "_has_arith": E.has_arithmetic, "_detail": E.detail,
-            "_cond_lines": E.condition_lines, "_rule_view": E._rule_view, "_conclusion": E._conclusion,
-            "_operand": E._operand, "_nib": _nib, "_dedupe": E.first_distinct, "_cf": E.counterfactual,
-            "_comparisons": E.comparisons, "_DT": _DATETIME_TEXT.get, "_money": display_decimal, "_Decimal": Decimal,
+            "_brief": E._brief, "_calc": E.calc, "_has_arith": E.has_arithmetic,
+            "_detail": E.detail, "_cond_lines": E.condition_lines,
+            # where a rule or conclusion has a shape the IR did not predict (rare): the views,
+            # which read records by field name
+            "_rule_view": lambda o, winner: E._rule_view(named_outcome(o), winner),
+            "_conclusion": lambda ct, lines: E._conclusion(named_conclusion(ct), lines),
+            "_operand": E._operand, "_nib": _nib, "_dedupe": E.first_distinct,
+            "_cf": E.counterfactual, "_comparisons": E.comparisons, "_DT": _DATETIME_TEXT.get,
+            "_money": display_decimal, "_Decimal": Decimal,
         }
         self.lines: list[str] = []
         self.n = 0
@@ -442,10 +456,13 @@ class _ExplanationGen:
 
     def conclusion_fn(self, spec: ir.ConclusionSpec, rule_fns: dict[str, str]) -> str:
         name = self.fresh("cj_")
+        self.emit(0, f"def {name}(ct, memo):")
+        if unrolled_size(spec, _MAX_WRITTEN_OUT) > _MAX_WRITTEN_OUT:  # a branch per rule, naming all others
+            self.emit(1, "return _conclusion(ct, {}).to_json()")
+            return name
         keys = self.rule_order(spec)
         cname = self.const(spec.name)
         enc = encoder_for(spec.type)
-        self.emit(0, f"def {name}(ct, memo):")
         self.emit(1, "rules = ct[5]")
         check = " or ".join(f"rules[{i}][0] != {self.const(k)}" for i, k in enumerate(keys))
         self.emit(1, f"if len(rules) != {len(keys)}{' or ' + check if check else ''}:")

@@ -2,9 +2,10 @@
 
 Explanations are read off a trace. The reference tree-walker records one, but walking the IR
 costs most of an explained decision; this module generates Python source instead (like the
-verdict-only compiler in `dsl.compiler`, whose expression generator it extends) that builds
-the same `Step` records directly. The trace must be *equal* to the walker's — same steps,
-values, notes and rule outcomes — so it mirrors the walker's evaluation order:
+verdict-only compiler in `dsl.compiler`, whose expression generator it extends) that records
+the same steps directly: as plain tuples (`record`, `interpreter.trace.RecordedTrace`, what
+the generated explanation code reads) or named (`evaluate`), from one generated source. The trace must be *equal* to the walker's — same steps, values, notes and rule
+outcomes — so it mirrors the walker's evaluation order:
 
 - every named item (input default, definition, version, rule applicability, conclusion) is
   evaluated when first read, with its own trace: where a single statement reads it, its code
@@ -28,6 +29,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from dsl import ir
@@ -36,7 +38,7 @@ from dsl.compiler import _all_rule_keys, _Gen, _guarded, _operator_text
 from dsl.operations import ROUNDING_OPS, version_active
 from dsl.operations import comprehension_sort_key as _sort_key
 from dsl.runtime_errors import OPERATION_ERRORS, EvaluationError, operation_failed
-from interpreter.trace import ConclusionTrace, RuleOutcome, Step, Trace, VersionCheck
+from interpreter.trace import ConclusionTrace, RecordedTrace, RuleOutcome, Step, Trace, VersionCheck
 from interpreter.tracing import (
     ITERATION_NOTE,
     MISSING_CONDITION_NOTE,
@@ -83,8 +85,7 @@ class _TraceGen(_Gen):
         #: statements, always alike): built once, shared by every step that reads the item
         self.shared: dict[tuple[str, str], tuple[str, Any]] = {}
         self.ns.update({
-            "_UNSET": _UNSET, "_Step": Step, "_tnew": tuple.__new__, "_VC": VersionCheck,
-            "_RO": RuleOutcome, "_CT": ConclusionTrace,
+            "_UNSET": _UNSET, "_VC": VersionCheck,
             "_rounding_note": rounding_note, "_table_outcome": table_outcome, "_weigh": weigh,
             "_program": program, "_sort_key": _sort_key, "_ITER": ITERATION_NOTE,
             "_MISSING": MISSING_CONDITION_NOTE, "_strict_comp": _strict_comp, "_in_order": _in_order,
@@ -179,7 +180,7 @@ class _TraceGen(_Gen):
         s = self.t()
         fields = [self.const(node.text), value, self.const(node.type), self.const(kind), self.const(symbol),
                   children, note]
-        self.line(f"{s} = _tnew(_Step, ({', '.join(fields)}))")
+        self.line(f"{s} = _S(({', '.join(fields)}))")
         return s
 
     def static(self, node: ir.Node) -> tuple[Any, Step] | None:
@@ -435,7 +436,7 @@ class _TraceGen(_Gen):
         if key in self.shared:  # the step of reading it, the same wherever it is read
             text, type_ = self.shared[key]
             fields = [self.const(text), names[0], self.const(type_), self.const(key[0]), "None", "()", "None"]
-            self.line(f"{cell} = _tnew(_Step, ({', '.join(fields)}))")
+            self.line(f"{cell} = _S(({', '.join(fields)}))")
         else:
             self.line(f"{cell} = {names[0] if len(names) == 1 else _tuple(names)}")
         self.line(f"return {cell}")
@@ -530,7 +531,7 @@ class _TraceGen(_Gen):
         else:
             by_default = "False"
         ordered = _tuple(name for _, _, name in sorted(outcomes, key=lambda o: (o[0], o[1])))
-        self.line(f"conclusion_traces[{self.const(spec.name)}] = _tnew(_CT, ({self.const(spec.name)}, "
+        self.line(f"conclusion_traces[{self.const(spec.name)}] = _C(({self.const(spec.name)}, "
                   f"{self.const(spec.type)}, {value}, {key}, {by_default}, {ordered}, {default}))")
         return (value,)
 
@@ -570,7 +571,7 @@ class _TraceGen(_Gen):
 
         def record(status: str, over: str, value_step: str) -> str:
             fields = [*head, self.const(status), over, value_step, *tail]
-            return f"{outcome} = _tnew(_RO, ({', '.join(fields)}))"
+            return f"{outcome} = _R(({', '.join(fields)}))"
 
         def applies() -> None:
             v, s = self.tr(dict(rule.assignments)[spec.name])
@@ -678,7 +679,7 @@ class _TraceGen(_Gen):
             self.bodies[("rule", rule.key)] = lambda rule=rule: self.rule_body(rule)
         generic = False
         for c in p.conclusions.values():
-            if _tree_size(c) > _MAX_UNROLLED:
+            if unrolled_size(c, _MAX_UNROLLED) > _MAX_UNROLLED:
                 self.generic_conclusion(c)
                 generic = True
             else:
@@ -711,7 +712,7 @@ def _in_order(defaulted: dict[str, Step], inputs: dict[str, Any], order: tuple[s
         step = defaulted.get(name)
         if step is not None:
             ordered[name] = step
-            inputs[name] = step.value
+            inputs[name] = step[1]  # a recorded (plain) step
     return ordered
 
 
@@ -739,14 +740,21 @@ def _tuple(items: Any) -> str:
     return f"({', '.join(items)},)" if items else "()"
 
 
-def _tree_size(spec: ir.ConclusionSpec) -> int:
-    """Rule nodes once the exception graph is unrolled into a tree (a rule under two bases counts twice)."""
-    def size(keys: tuple[str, ...], depth: int) -> int:
-        if depth > _MAX_UNROLLED:
-            return _MAX_UNROLLED + 1
-        return sum(1 + size(spec.children.get(k, ()), depth + 1) for k in keys)
+#: the record makers of the function whose trace is named as it is made
+_NAMING = {"_S": partial(tuple.__new__, Step), "_R": partial(tuple.__new__, RuleOutcome),
+           "_C": partial(tuple.__new__, ConclusionTrace)}
 
-    return size(spec.roots, 0)
+
+def unrolled_size(spec: ir.ConclusionSpec, cap: int) -> int:
+    """Rule nodes once the exception graph is unrolled into a tree (a rule under two bases counts
+    twice), counted up to cap + 1: the tree can be exponential in the graph."""
+    count = 0
+    pending = [k for k in reversed(spec.roots)]
+    while pending and count <= cap:
+        key = pending.pop()
+        count += 1
+        pending.extend(reversed(spec.children.get(key, ())))
+    return count
 
 
 class CompiledTracer:
@@ -769,17 +777,30 @@ class CompiledTracer:
                 break
             not_inline |= gen.too_deep
         code = compile(self.source, f"<规则书 {program.name}（解释）>", "exec")
-        namespace = gen.ns
-        exec(code, namespace)  # noqa: S102 - generated from the checked IR, constants passed by name
-        self._fn = namespace["evaluate_traced"]
+        # one code, two functions: recording plain tuples (`tuple` of a tuple is that tuple), and
+        # naming them as they are made, for a trace read by name without recording first
+        plain, named = dict(gen.ns, _S=tuple, _R=tuple, _C=tuple), dict(gen.ns, **_NAMING)
+        exec(code, plain)  # noqa: S102 - generated from the checked IR, constants passed by name
+        exec(code, named)  # noqa: S102
+        self._record, self._named = plain["evaluate_traced"], named["evaluate_traced"]
+
+    def record(self, facts: dict[str, Any], now: datetime) -> tuple[dict[str, Any], RecordedTrace]:
+        """The values and the trace as recorded, in plain tuples (what the generated explanation
+        code reads; `interpreter.trace.restore` names them)."""
+        values, conclusions, definitions, inputs, defaulted = self._run(self._record, facts, now)
+        return values, RecordedTrace(conclusions, definitions, inputs, defaulted, now)
 
     def evaluate(self, facts: dict[str, Any], now: datetime) -> tuple[dict[str, Any], Trace]:
+        values, conclusions, definitions, inputs, defaulted = self._run(self._named, facts, now)
+        return values, Trace(conclusions, definitions, inputs, defaulted, now)
+
+    @staticmethod
+    def _run(fn: Callable[..., Any], facts: dict[str, Any], now: datetime) -> Any:
         try:
-            values, conclusions, definitions, inputs, defaulted = self._fn(facts, now)
+            return fn(facts, now)
         except EvaluationError:
             raise
         except RecursionError:
             raise EvaluationError("求值嵌套过深") from None
         except OPERATION_ERRORS as exc:
             raise operation_failed(exc) from None
-        return values, Trace(conclusions, definitions, inputs, defaulted, now)

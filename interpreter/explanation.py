@@ -35,10 +35,15 @@ def verdict(value: Any) -> str:
     return "成立" if value is True else "不成立" if value is False else "无法判定（缺值）"
 
 
+# The helpers that read one step and the steps inside it do so by index (`Step` field order):
+# the compiled explanation code passes them the compiled tracer's recorded steps, plain tuples.
+_TEXT, _VALUE, _KIND, _SYMBOL, _CHILDREN, _NOTE = 0, 1, 3, 4, 5, 6
+
+
 def effective(step: Step | None) -> Step | None:
     """The branch that produced a value: through 若…则…否则 and 若无则 to what was taken."""
-    while step is not None and step.kind in ("cond", "coalesce") and step.children:
-        step = step.children[-1]
+    while step is not None and step[_KIND] in ("cond", "coalesce") and step[_CHILDREN]:
+        step = step[_CHILDREN][-1]
     return step
 
 
@@ -46,32 +51,35 @@ def calc(step: Step) -> str:
     """`max(100.15 × 30% = 30.045 → 30.05, 5.00) = 30.05` — the arithmetic with its numbers."""
     step = effective(step) or step
     result = result_text(step)
-    if step.kind == "op" and step.symbol in _ARITH and len(step.children) == 2:
-        left, right = (_bracketed(c) for c in step.children)
-        return f"{left} {step.symbol} {right} = {result}"
-    if step.kind == "op" and step.symbol == "-" and len(step.children) == 1:
-        return f"-{_operand(step.children[0])} = {result}"
-    if step.kind == "call":
-        return f"{step.symbol}（{'，'.join(_operand(c) for c in step.children)}）= {result}"
-    return display(step.value)
+    kind, symbol, children = step[_KIND], step[_SYMBOL], step[_CHILDREN]
+    if kind == "op" and symbol in _ARITH and len(children) == 2:
+        left, right = (_bracketed(c) for c in children)
+        return f"{left} {symbol} {right} = {result}"
+    if kind == "op" and symbol == "-" and len(children) == 1:
+        return f"-{_operand(children[0])} = {result}"
+    if kind == "call":
+        return f"{symbol}（{'，'.join(_operand(c) for c in children)}）= {result}"
+    return display(step[_VALUE])
 
 
 def result_text(step: Step) -> str:
     """What a calculation came to: the rounded amount of a rounding note (`30.045 → 30.05`), else
     the value."""
-    return step.note.split("（")[0] if step.note and "→" in step.note else display(step.value)
+    note = step[_NOTE]
+    return note.split("（")[0] if note and "→" in note else display(step[_VALUE])
 
 
 def _operand(step: Step) -> str:
     step = effective(step) or step
-    if (step.kind == "op" and step.symbol in _ARITH) or (step.kind == "call" and step.children):
+    kind, value = step[_KIND], step[_VALUE]
+    if (kind == "op" and step[_SYMBOL] in _ARITH) or (kind == "call" and step[_CHILDREN]):
         return calc(step)
-    if isinstance(step.value, timedelta):  # durations in the author's unit: 48小时, not 2天
-        if step.kind == "const":
-            return step.text
-        if step.kind == "param" and step.note:
-            return step.note
-    return display(step.value)
+    if isinstance(value, timedelta):  # durations in the author's unit: 48小时, not 2天
+        if kind == "const":
+            return step[_TEXT]
+        if kind == "param" and step[_NOTE]:
+            return step[_NOTE]
+    return display(value)
 
 
 def _bracketed(step: Step) -> str:
@@ -85,7 +93,7 @@ def bracket(text: str) -> str:
 
 def has_arithmetic(step: Step | None) -> bool:
     step = effective(step)
-    return step is not None and ((step.kind == "op" and step.symbol in _ARITH) or step.kind == "call")
+    return step is not None and ((step[_KIND] == "op" and step[_SYMBOL] in _ARITH) or step[_KIND] == "call")
 
 
 def named_inputs(step: Step | None, out: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -93,69 +101,71 @@ def named_inputs(step: Step | None, out: dict[str, Any] | None = None) -> dict[s
     out = {} if out is None else out
     if step is None:
         return out
-    if step.kind in ("input", "param", "define", "conclusion", "now") and step.text not in out:
+    kind, text = step[_KIND], step[_TEXT]
+    if kind in ("input", "param", "define", "conclusion", "now") and text not in out:
         # a parameter's duration as the author wrote it (48小时, not 2天)
-        literal = step.kind == "param" and step.note and isinstance(step.value, timedelta)
-        out[step.text] = _Literal(step.note) if literal else step.value
-    for c in step.children:
+        note, value = step[_NOTE], step[_VALUE]
+        out[text] = _Literal(note) if kind == "param" and note and isinstance(value, timedelta) else value
+    for c in step[_CHILDREN]:
         named_inputs(c, out)
     return out
 
 
 def condition_lines(step: Step, depth: int = 0) -> list[dict[str, Any]]:
     """The conjuncts/disjuncts of a condition, each with the values it compared."""
-    if step.kind == "logic" and step.symbol in ("且", "或") and depth < 3:
-        head = {"条件": step.text, "结果": verdict(step.value), "组合": step.symbol, "层": depth}
+    if step[_KIND] == "logic" and step[_SYMBOL] in ("且", "或") and depth < 3:
+        head = {"条件": step[_TEXT], "结果": verdict(step[_VALUE]), "组合": step[_SYMBOL], "层": depth}
         lines = [head] if depth > 0 else []
-        for c in step.children:
+        for c in step[_CHILDREN]:
             lines += condition_lines(c, depth + 1)
         return lines
-    return [{"条件": step.text, "取值": detail(step), "结果": verdict(step.value), "层": depth}]
+    return [{"条件": step[_TEXT], "取值": detail(step), "结果": verdict(step[_VALUE]), "层": depth}]
 
 
 def detail(step: Step) -> str:
     """The actual values a test compared: `2022-02-01 13:00:00 早于 2022-02-08 23:59:59`."""
-    if step.kind == "op" and len(step.children) == 2 and step.symbol not in _ARITH:
-        a, b = step.children
-        return f"{display(a.value)} {step.symbol} {display(b.value)}"
-    if step.kind == "op" and step.symbol == "在…至…之间" and len(step.children) == 3:
-        v, lo, hi = step.children
-        return f"{display(v.value)} 在 {display(lo.value)} 至 {display(hi.value)} 之间"
-    if step.kind == "op" and len(step.children) == 1:
-        return f"{display(step.children[0].value)} {step.symbol}"
-    if step.kind == "logic" and step.symbol == "不" and step.children:
-        return f"不（{detail(step.children[0])}）"
-    if step.kind in ("input", "param", "define", "conclusion", "local"):
-        return f"{step.text} = {display(step.value)}"
-    if step.note:
-        return step.note
-    return display(step.value)
+    kind, symbol, children = step[_KIND], step[_SYMBOL], step[_CHILDREN]
+    if kind == "op" and len(children) == 2 and symbol not in _ARITH:
+        a, b = children
+        return f"{display(a[_VALUE])} {symbol} {display(b[_VALUE])}"
+    if kind == "op" and symbol == "在…至…之间" and len(children) == 3:
+        v, lo, hi = children
+        return f"{display(v[_VALUE])} 在 {display(lo[_VALUE])} 至 {display(hi[_VALUE])} 之间"
+    if kind == "op" and len(children) == 1:
+        return f"{display(children[0][_VALUE])} {symbol}"
+    if kind == "logic" and symbol == "不" and children:
+        return f"不（{detail(children[0])}）"
+    if kind in ("input", "param", "define", "conclusion", "local"):
+        return f"{step[_TEXT]} = {display(step[_VALUE])}"
+    if step[_NOTE]:
+        return step[_NOTE]
+    return display(step[_VALUE])
 
 
 def comparisons(step: Step | None) -> list[Step]:
     """Threshold comparisons inside a condition (through 且/或/不)."""
     if step is None:
         return []
-    if step.kind == "op" and step.symbol in _ORDERED and len(step.children) == 2:
+    if step[_KIND] == "op" and step[_SYMBOL] in _ORDERED and len(step[_CHILDREN]) == 2:
         return [step]
-    if step.kind == "logic":
-        return [s for c in step.children for s in comparisons(c)]
+    if step[_KIND] == "logic":
+        return [s for c in step[_CHILDREN] for s in comparisons(c)]
     return []
 
 
 def counterfactual(cmp: Step, effect: str) -> str | None:
     """The threshold that flips a comparison: its negation if it held, itself if it failed."""
-    left, right = cmp.children
-    if left.value is None or right.value is None:
+    left, right = cmp[_CHILDREN]
+    if left[_VALUE] is None or right[_VALUE] is None:
         return None
-    flipped = _NEGATE.get(cmp.symbol or "") if cmp.value is True else cmp.symbol
+    flipped = _NEGATE.get(cmp[_SYMBOL] or "") if cmp[_VALUE] is True else cmp[_SYMBOL]
     if flipped is None:
         return None
-    if left.kind != "const":
-        return f"若 {left.text} {flipped} {display(right.value)}（现为 {display(left.value)}），{effect}"
-    if right.kind != "const":
+    if left[_KIND] != "const":
+        return f"若 {left[_TEXT]} {flipped} {display(right[_VALUE])}（现为 {display(left[_VALUE])}），{effect}"
+    if right[_KIND] != "const":
         mirrored = {"<": ">", ">": "<", "≤": "≥", "≥": "≤"}.get(flipped, flipped)
-        return f"若 {right.text} {mirrored} {display(left.value)}（现为 {display(right.value)}），{effect}"
+        return f"若 {right[_TEXT]} {mirrored} {display(left[_VALUE])}（现为 {display(right[_VALUE])}），{effect}"
     return None
 
 

@@ -94,9 +94,9 @@ def _run_case(book: Rulebook, name: str, source: str, facts: dict[str, Any], now
     if trace != reference_trace:
         mismatches.append(Mismatch("解释（编译追踪 vs 参考求值的追踪）", "相同", _first_difference(trace, reference_trace)))
     compiled = compiled_explanation(book.program)
-    if compiled is not None:
+    if compiled is not None:  # on the recording, as `Decision.to_json()` reads it
         views = build_explanation(book.program, reference_trace).generic_json()
-        if compiled.build(reference_trace) != views:
+        if compiled.build(book.tracer.record(dict(facts), decision.now)[1]) != views:
             mismatches.append(Mismatch("解释（生成的 JSON 代码 vs 通用视图）", "相同", "不同"))
     fired = _fired(reference_trace)
     return CaseResult(name, source, not mismatches, tuple(mismatches), None, fired)

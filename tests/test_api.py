@@ -104,8 +104,9 @@ def test_explain_up_front_gives_the_same_decision():
     lazy = book.evaluate(ORDER, now="2022-03-05 00:00:00")
     eager = book.evaluate(ORDER, now="2022-03-05 00:00:00", explain=True)
     assert eager.conclusions == lazy.conclusions
-    assert "trace" in eager._cache and "trace" not in lazy._cache
+    assert "recorded" in eager._cache and not lazy._cache  # recorded once, named only if read
     assert eager.to_json() == lazy.to_json()
+    assert eager.trace == lazy.trace
     assert eager.explanation.get("本单赔付金额").calculation == "最大（100.15 × 30% = 30.045 → 30.05，5.00）= 30.05"
 
 

@@ -1,7 +1,7 @@
 """The explanation's JSON from code generated per rulebook equals the generic views' JSON.
 
-On every bundled oracle case (traces from the compiled tracer and from the reference walker)
-and on generated shipping cases; generated rulebooks are covered by
+On every bundled oracle case (traces as the compiled tracer records them, in plain tuples, and
+from the reference walker) and on generated shipping cases; generated rulebooks are covered by
 tests/test_properties.py::test_generated_rulebooks_explain_alike.
 """
 
@@ -18,6 +18,7 @@ from interpreter import compiled_explanation as CE
 from interpreter.api import BUNDLED, bundled_path, load_rulebook, load_source
 from interpreter.codec import decode_value
 from interpreter.explanation import build_explanation
+from interpreter.trace import restore
 
 
 def _oracle_traces(name: str):
@@ -27,17 +28,19 @@ def _oracle_traces(name: str):
         facts, _ = book.decoder.decode(case.get("输入", {}))
         now = case.get("现在") or case.get("输入", {}).get("评估时间") or "2000-01-01 00:00:00"
         when = decode_value(now, DATETIME, "$")
-        yield book, book.tracer.evaluate(dict(facts), when)[1]
-        yield book, book.walker.evaluate(dict(facts), when, trace=True)[1]
+        recorded = book.tracer.record(dict(facts), when)[1]
+        yield book, recorded, restore(recorded)
+        walked = book.walker.evaluate(dict(facts), when, trace=True)[1]
+        yield book, walked, walked
 
 
 @pytest.mark.parametrize("name", BUNDLED)
 def test_every_oracle_case_explains_alike(name) -> None:
     compared = 0
-    for book, trace in _oracle_traces(name):
+    for book, trace, named in _oracle_traces(name):
         compiled = CE.compiled_explanation(book.program)
         assert compiled is not None
-        assert compiled.build(trace) == build_explanation(book.program, trace).generic_json()
+        assert compiled.build(trace) == build_explanation(book.program, named).generic_json()
         compared += 1
     assert compared >= 20
 
@@ -47,8 +50,8 @@ def test_generated_shipping_cases_explain_alike() -> None:
     build = CE.compiled_explanation(book.program).build
     for now in (datetime(2022, 3, 1), datetime(2022, 1, 27, 12)):
         for raw in generate(150, 7):
-            trace = book.tracer.evaluate(dict(book.decoder.decode(raw)[0]), now)[1]
-            assert build(trace) == build_explanation(book.program, trace).generic_json()
+            recorded = book.tracer.record(dict(book.decoder.decode(raw)[0]), now)[1]
+            assert build(recorded) == build_explanation(book.program, restore(recorded)).generic_json()
 
 
 def test_to_json_switches_to_the_compiled_builder_after_a_few_dozen_explanations() -> None:
@@ -79,8 +82,8 @@ def test_rules_in_the_traces_order_take_the_written_out_path() -> None:
 
     compiled.build.__globals__["_conclusion"] = generic_conclusion
     for raw in ({"甲": 7}, {"甲": -1}, {}):
-        trace = book.tracer.evaluate(dict(book.decoder.decode(raw)[0]), datetime(2022, 3, 1))[1]
-        assert compiled.build(trace) == build_explanation(book.program, trace).generic_json()
+        recorded = book.tracer.record(dict(book.decoder.decode(raw)[0]), datetime(2022, 3, 1))[1]
+        assert compiled.build(recorded) == build_explanation(book.program, restore(recorded)).generic_json()
 
 
 def test_rulebook_test_reports_a_compiled_explanation_that_differs_from_the_views(monkeypatch) -> None:
@@ -95,3 +98,17 @@ def test_rulebook_test_reports_a_compiled_explanation_that_differs_from_the_view
     report = run_tests(book, bundled_path("lighthouse"))
     failed = [r for r in report.results if not r.ok]
     assert failed and all(any("生成的 JSON 代码" in m.conclusion for m in r.mismatches) for r in failed)
+
+
+def test_a_decision_explained_up_front_builds_its_json_off_the_recording() -> None:
+    # once the rulebook's code is generated, `to_json()` neither names the records nor builds views
+    book = load_rulebook("shipping")
+    CE.compiled_explanation(book.program)
+    for _ in range(CE.EXPLANATIONS_BEFORE_COMPILING):
+        CE.builder_for(book.program)
+    for raw in generate(40, 11):
+        decision = book.evaluate(raw, "2022-03-01 00:00:00", explain=True)
+        built = decision.to_json()["explanation"]
+        assert set(decision._cache) == {"recorded"}
+        assert built == build_explanation(book.program, decision.trace).generic_json()
+        assert decision.explanation_json() == built

@@ -12,6 +12,7 @@ from datetime import datetime
 import pytest
 
 from interpreter.api import Rulebook, _WalkerTracer, load_source
+from interpreter.compiled_explanation import compiled_explanation
 from interpreter.compiled_trace import CompiledTracer
 from interpreter.explanation import build_explanation
 from interpreter.tracing import ITERATION_NOTE, MISSING_CONDITION_NOTE
@@ -142,6 +143,9 @@ def _agree(source: str, raw: dict) -> None:
     compiled = outcome(lambda: book.tracer.evaluate(dict(facts), NOW))
     assert isinstance(book.tracer, CompiledTracer)
     assert compiled == walker
+    if walker[0] == "ok":  # the generated JSON code reads the recording as it reads the named trace
+        views = build_explanation(book.program, walker[1][1]).generic_json()
+        assert compiled_explanation(book.program).build(book.tracer.record(dict(facts), NOW)[1]) == views
 
 
 def test_and_goes_on_past_a_missing_operand_inside_a_quantifier() -> None:

@@ -21,6 +21,7 @@ from dsl.values import format_datetime
 from interpreter.api import BUNDLED, load_rulebook
 from interpreter.codec import decode_value
 from interpreter.explanation import build_explanation
+from interpreter.trace import ConclusionTrace, RuleOutcome, Step, Trace
 from interpreter.tree_walker import TreeWalker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,27 @@ def _oracle_cases(name: str):
         yield facts, decode_value(now, DATETIME, "$")
 
 
+def _assert_named(trace: Trace) -> None:
+    """Every record of a restored recording is named (`Step`, `RuleOutcome`, `ConclusionTrace`)."""
+    def step(s) -> None:
+        if s is not None:
+            assert type(s) is Step, s
+            for c in s.children:
+                step(c)
+
+    for ct in trace.conclusions.values():
+        assert type(ct) is ConclusionTrace
+        step(ct.default)
+        for o in ct.rules:
+            assert type(o) is RuleOutcome
+            step(o.condition)
+            step(o.value)
+            if o.version is not None:
+                step(o.version.anchor)
+    for s in [*trace.definitions.values(), *trace.defaulted_inputs.values()]:
+        step(s)
+
+
 def _same(book, facts, now) -> None:
     warm = book.walker
     values, trace = warm.evaluate(dict(facts), now, trace=True)
@@ -47,6 +69,7 @@ def _same(book, facts, now) -> None:
     assert book.evaluator.evaluate(dict(facts), now) == values
     compiled_values, compiled = book.tracer.evaluate(dict(facts), now)
     assert compiled == trace and compiled_values == values
+    _assert_named(compiled)  # equal is not enough: a plain tuple equals the named one
     assert build_explanation(book.program, compiled).to_json() == build_explanation(book.program, trace).to_json()
 
 
