@@ -105,22 +105,27 @@ class Decision:
 
     @property
     def trace(self) -> Trace:
+        """The trace, its records named (`Step`, `RuleOutcome` …): the recording of an
+        `explain=True` evaluation named, or else a traced evaluation now."""
         if "trace" not in self._cache:
             recorded = self._cache.get("recorded")
-            if recorded is None:
-                recorded = self.rulebook.tracer.record(dict(self.facts), self.now)[1]
-            from interpreter.trace import restore
+            if recorded is not None:
+                from interpreter.trace import restore
 
-            self._cache["trace"] = restore(recorded)
+                self._cache["trace"] = restore(recorded)
+            else:
+                self._cache["trace"] = self.rulebook.tracer.evaluate(dict(self.facts), self.now)[1]
         return self._cache["trace"]
 
     @property
     def explanation(self):
-        """The structured explanation (see `interpreter.explanation`)."""
+        """The structured explanation (see `interpreter.explanation`), read off the recording
+        where there is one (the views read records by index, named or not)."""
         from interpreter.explanation import build_explanation
 
         if "explanation" not in self._cache:
-            self._cache["explanation"] = build_explanation(self.rulebook.program, self.trace)
+            trace = self._cache.get("recorded") or self.trace
+            self._cache["explanation"] = build_explanation(self.rulebook.program, trace)
         return self._cache["explanation"]
 
     def explanation_json(self) -> list[dict[str, Any]]:

@@ -30,7 +30,6 @@ from dsl.operations import _DATETIME_TEXT, display, display_decimal
 from interpreter import explanation as E
 from interpreter.compiled_trace import unrolled_size
 from interpreter.fast_codec import encoder_for
-from interpreter.trace import named_conclusion, named_outcome
 from interpreter.tracing import step_kind
 
 # Generated code reads the trace's records by index (the compiled tracer's are plain tuples,
@@ -65,10 +64,7 @@ class _ExplanationGen:
             "display": display, "_res": E.result_text, "_br": E.bracket, "_timedelta": timedelta,
             "_brief": E._brief, "_calc": E.calc, "_has_arith": E.has_arithmetic,
             "_detail": E.detail, "_cond_lines": E.condition_lines,
-            # where a rule or conclusion has a shape the IR did not predict (rare): the views,
-            # which read records by field name
-            "_rule_view": lambda o, winner: E._rule_view(named_outcome(o), winner),
-            "_conclusion": lambda ct, lines: E._conclusion(named_conclusion(ct), lines),
+            "_rule_view": E._rule_view, "_conclusion": E._conclusion,
             "_operand": E._operand, "_nib": _nib, "_dedupe": E.first_distinct,
             "_cf": E.counterfactual, "_comparisons": E.comparisons, "_DT": _DATETIME_TEXT.get,
             "_money": display_decimal, "_Decimal": Decimal,

@@ -15,7 +15,7 @@ from dsl import ir
 from dsl.operations import display
 from dsl.values import format_date, format_datetime
 from interpreter.fast_codec import encoder_for
-from interpreter.trace import ConclusionTrace, RuleOutcome, Step, Trace, VersionCheck
+from interpreter.trace import ConclusionTrace, RecordedTrace, RuleOutcome, Step, Trace, VersionCheck
 
 _NEGATE = {"<": "≥", "≤": ">", ">": "≤", "≥": "<", "=": "≠", "≠": "=", "==": "≠", "!=": "=", "<=": ">",
            ">=": "<", "早于": "不早于", "晚于": "不晚于", "不早于": "早于", "不晚于": "晚于", "小于": "不小于",
@@ -178,7 +178,8 @@ def version_line(check: VersionCheck) -> str:
     if check.before is not None:
         bounds.append(f"< {_moment(check.before)}")
     arrow = "→ 适用" if check.active else "→ 不适用"
-    return f"{check.anchor.text} {display(check.anchor.value)} {' 且 '.join(bounds)} {arrow}「{check.name}」"
+    anchor = check.anchor  # a step: by index, it may be recorded (plain)
+    return f"{anchor[_TEXT]} {display(anchor[_VALUE])} {' 且 '.join(bounds)} {arrow}「{check.name}」"
 
 
 def _moment(v: Any) -> str:
@@ -252,7 +253,7 @@ class Explanation:
 
     __slots__ = ("_program", "_trace", "_views", "_lines", "rulebook", "now", "defaulted_inputs")
 
-    def __init__(self, program: ir.Program, trace: Trace) -> None:
+    def __init__(self, program: ir.Program, trace: Trace | RecordedTrace) -> None:
         self._program = program
         self._trace = trace
         self._views: dict[str, ConclusionView] = {}
@@ -262,7 +263,7 @@ class Explanation:
         self.rulebook: str = program.name
         self.now: Any = trace.now
         self.defaulted_inputs: tuple[tuple[str, str], ...] = tuple(
-            (name, display(step.value)) for name, step in trace.defaulted_inputs.items())
+            (name, display(step[_VALUE])) for name, step in trace.defaulted_inputs.items())
 
     @property
     def conclusions(self) -> tuple[ConclusionView, ...]:
@@ -328,9 +329,16 @@ def _citations(citations: tuple[Any, ...]) -> tuple[str, ...]:
     return remembered(_CITATION_TEXT, citations, _citation_texts)
 
 
+# Rule outcomes and conclusion traces are read by index too (`RuleOutcome`, `ConclusionTrace`
+# field order): an explanation is built straight off the compiled tracer's recording.
+_KEY, _TITLE, _CITATIONS, _LINE, _VERSION, _CONDITION, _APPLIES, _STATUS = range(8)
+_RULE_VALUE = 9
+_NAME, _TYPE, _C_VALUE, _DECIDED_BY, _BY_DEFAULT, _RULES, _DEFAULT = range(7)
+
+
 def _rule_view(outcome: RuleOutcome, winner: str | None,
                lines: dict[int, tuple[dict[str, Any], ...]] | None = None) -> RuleView:
-    condition = outcome.condition
+    condition, version, status = outcome[_CONDITION], outcome[_VERSION], outcome[_STATUS]
     if condition is None:
         conds: tuple[dict[str, Any], ...] = ()
     elif lines is None:
@@ -339,43 +347,42 @@ def _rule_view(outcome: RuleOutcome, winner: str | None,
         conds = lines.get(id(condition))  # type: ignore[assignment]
         if conds is None:
             conds = lines[id(condition)] = tuple(condition_lines(condition))
-    version = version_line(outcome.version) if outcome.version is not None else None
-    if outcome.status == "采用":
+    if status == "采用":
         reason = "条件成立" if condition is not None else "无条件适用（基础规则）"
-        if outcome.version is not None:
-            reason += f"，版本「{outcome.version.name}」生效"
-    elif outcome.status == "被例外覆盖":
-        reason = f"被例外「{winner}」覆盖" if outcome.applies else f"本身不适用；例外「{winner}」生效"
-    elif outcome.version is not None and not outcome.version.active:
-        reason = f"版本「{outcome.version.name}」不适用"
-    elif condition is not None and condition.value is None:
+        if version is not None:
+            reason += f"，版本「{version.name}」生效"
+    elif status == "被例外覆盖":
+        reason = f"被例外「{winner}」覆盖" if outcome[_APPLIES] else f"本身不适用；例外「{winner}」生效"
+    elif version is not None and not version.active:
+        reason = f"版本「{version.name}」不适用"
+    elif condition is not None and condition[_VALUE] is None:
         reason = "条件缺值，按不成立处理"
     else:
         reason = "条件不成立"
-    return _new(RuleView, (outcome.key, outcome.title, _citations(outcome.citations), outcome.line,
-                           outcome.status, reason, conds, version))
+    return _new(RuleView, (outcome[_KEY], outcome[_TITLE], _citations(outcome[_CITATIONS]), outcome[_LINE],
+                           status, reason, conds, version_line(version) if version is not None else None))
 
 
 def _conclusion(ct: ConclusionTrace, lines: dict[int, tuple[dict[str, Any], ...]]) -> ConclusionView:
     decided = None
-    winner = ct.decided_by
+    winner = ct[_DECIDED_BY]
     if winner is not None:
-        for o in ct.rules:
-            if o.key == winner and o.status == "采用":
+        for o in ct[_RULES]:
+            if o[_KEY] == winner and o[_STATUS] == "采用":
                 decided = o
                 break
-    value_step = decided.value if decided is not None else ct.default
+    value_step = decided[_RULE_VALUE] if decided is not None else ct[_DEFAULT]
     calculation = calc(value_step) if has_arithmetic(value_step) else None
     used: dict[str, Any] = {}
     named_inputs(value_step, used)
-    if decided is not None and decided.condition is not None:
-        named_inputs(decided.condition, used)
-    name = ct.name
+    if decided is not None and decided[_CONDITION] is not None:
+        named_inputs(decided[_CONDITION], used)
+    name, value = ct[_NAME], ct[_C_VALUE]
     inputs = tuple([(k, _brief(v)) for k, v in used.items() if k != name])
-    weighed = tuple([_rule_view(o, winner, lines) for o in ct.rules if o is not decided])
+    weighed = tuple([_rule_view(o, winner, lines) for o in ct[_RULES] if o is not decided])
     return _new(ConclusionView, (
-        name, ct.value, _encoded(ct.value, ct.type), display(ct.value),
-        _rule_view(decided, None, lines) if decided is not None else None, ct.by_default,
+        name, value, _encoded(value, ct[_TYPE]), display(value),
+        _rule_view(decided, None, lines) if decided is not None else None, ct[_BY_DEFAULT],
         calculation, inputs, weighed, tuple(_counterfactuals(ct, decided, value_step)),
     ))
 
@@ -391,24 +398,24 @@ def _encoded(value: Any, t: Any) -> Any:
 
 def _counterfactuals(ct: ConclusionTrace, decided: RuleOutcome | None, value_step: Step | None) -> list[str]:
     out: list[str] = []
-    if value_step is not None and value_step.value in (True, False):
+    if value_step is not None and value_step[_VALUE] in (True, False):
         for cmp in comparisons(value_step):
-            line = counterfactual(cmp, f"「{cmp.text}」{'将不成立' if cmp.value else '将成立'}"
-                                  + (f"，{ct.name} 将为 {display(not ct.value)}" if cmp is value_step else ""))
+            line = counterfactual(cmp, f"「{cmp[_TEXT]}」{'将不成立' if cmp[_VALUE] else '将成立'}"
+                                  + (f"，{ct[_NAME]} 将为 {display(not ct[_C_VALUE])}" if cmp is value_step else ""))
             if line:
                 out.append(line)
-    if decided is not None and decided.condition is not None:
-        for cmp in comparisons(decided.condition):
-            if cmp.value is True:
-                line = counterfactual(cmp, f"规则「{decided.key}」的条件「{cmp.text}」将不成立")
+    if decided is not None and decided[_CONDITION] is not None:
+        for cmp in comparisons(decided[_CONDITION]):
+            if cmp[_VALUE] is True:
+                line = counterfactual(cmp, f"规则「{decided[_KEY]}」的条件「{cmp[_TEXT]}」将不成立")
                 if line:
                     out.append(line)
-    for o in ct.rules:
-        if o is decided or o.status != "不适用" or o.condition is None:
+    for o in ct[_RULES]:
+        if o is decided or o[_STATUS] != "不适用" or o[_CONDITION] is None:
             continue
-        failing = [c for c in comparisons(o.condition) if c.value is False]
+        failing = [c for c in comparisons(o[_CONDITION]) if c[_VALUE] is False]
         if len(failing) == 1:
-            line = counterfactual(failing[0], f"规则「{o.key}」的这一条件将成立")
+            line = counterfactual(failing[0], f"规则「{o[_KEY]}」的这一条件将成立")
             if line:
                 out.append(line)
     return first_distinct(out)
@@ -449,7 +456,8 @@ def _brief(value: Any, limit: int = 60) -> str:
     return text[: limit - 1] + "…"
 
 
-def build_explanation(program: ir.Program, trace: Trace) -> Explanation:
+def build_explanation(program: ir.Program, trace: Trace | RecordedTrace) -> Explanation:
+    """The explanation of a trace, named or as the compiled tracer records it (plain tuples)."""
     return Explanation(program, trace)
 
 

@@ -97,48 +97,36 @@ class RecordedTrace:
 _tnew = tuple.__new__
 
 
-class _Naming:
-    """Names recorded records, each once (a record read in several places stays one object)."""
-
-    def __init__(self) -> None:
-        self.seen: dict[int, Any] = {}
-
-    def step(self, s: Any) -> Any:
-        if type(s) is not tuple:  # None, or a named step (never holding a plain one)
-            return s
-        named = self.seen.get(id(s))
-        if named is None:
-            children = s[5]
-            named = self.seen[id(s)] = _tnew(Step, (
-                s[0], s[1], s[2], s[3], s[4], tuple([self.step(c) for c in children]) if children else (), s[6]))
-        return named
-
-    def check(self, v: VersionCheck | None) -> VersionCheck | None:
-        return v if v is None or type(v.anchor) is not tuple else \
-            VersionCheck(v.name, self.step(v.anchor), v.start, v.until, v.before, v.active)
-
-    def outcome(self, o: Any) -> RuleOutcome:  # named ones too: the shared weighing names its outcomes
-        return _tnew(RuleOutcome, (o[0], o[1], o[2], o[3], self.check(o[4]), self.step(o[5]), o[6], o[7], o[8],
-                                   self.step(o[9]), o[10], o[11]))
-
-    def conclusion(self, c: Any) -> ConclusionTrace:
-        return _tnew(ConclusionTrace, (c[0], c[1], c[2], c[3], c[4], tuple([self.outcome(o) for o in c[5]]),
-                                       self.step(c[6])))
-
-
 def restore(trace: Trace | RecordedTrace) -> Trace:
-    """The `Trace` of a recording: every record named, shared records still shared."""
+    """The `Trace` of a recording: every record named, each once (a record read in several
+    places stays one object)."""
     if isinstance(trace, Trace):
         return trace
-    n = _Naming()
-    return Trace({name: n.conclusion(c) for name, c in trace.conclusions.items()},
-                 {name: n.step(s) for name, s in trace.definitions.items()}, trace.inputs,
-                 {name: n.step(s) for name, s in trace.defaulted_inputs.items()}, trace.now)
+    seen: dict[int, Any] = {}
+    known = seen.get
 
+    def step(s: Any) -> Any:
+        if type(s) is not tuple:  # None, or a named step (never holding a plain one)
+            return s
+        named = known(id(s))
+        if named is None:
+            children = s[5]
+            named = seen[id(s)] = _tnew(Step, s if not children else (
+                s[0], s[1], s[2], s[3], s[4], tuple([step(c) for c in children]), s[6]))
+        return named
 
-def named_outcome(outcome: Any) -> RuleOutcome:
-    return _Naming().outcome(outcome)
+    def check(v: VersionCheck | None) -> VersionCheck | None:
+        return v if v is None or type(v.anchor) is not tuple else \
+            VersionCheck(v.name, step(v.anchor), v.start, v.until, v.before, v.active)
 
+    def outcome(o: Any) -> RuleOutcome:  # named ones too: the shared weighing names its outcomes
+        return _tnew(RuleOutcome, (o[0], o[1], o[2], o[3], check(o[4]), step(o[5]), o[6], o[7], o[8],
+                                   step(o[9]), o[10], o[11]))
 
-def named_conclusion(conclusion: Any) -> ConclusionTrace:
-    return _Naming().conclusion(conclusion)
+    def conclusion(c: Any) -> ConclusionTrace:
+        return _tnew(ConclusionTrace, (c[0], c[1], c[2], c[3], c[4], tuple([outcome(o) for o in c[5]]),
+                                       step(c[6])))
+
+    return Trace({name: conclusion(c) for name, c in trace.conclusions.items()},
+                 {name: step(s) for name, s in trace.definitions.items()}, trace.inputs,
+                 {name: step(s) for name, s in trace.defaulted_inputs.items()}, trace.now)

@@ -442,7 +442,9 @@ def test_generated_rulebooks_explain_alike(source, cases):
         assert build_explanation(program, got).generic_json() == generic
         # the explanation's JSON from code generated for the rulebook is the views' JSON, read
         # off the recording (plain tuples) as `Decision.to_json()` does, and off named records
-        assert json_builder(tracer.record(dict(f), now)[1]) == generic, source
+        recorded = tracer.record(dict(f), now)[1]
+        assert json_builder(recorded) == generic, source
+        assert build_explanation(program, recorded).generic_json() == generic, source
         assert json_builder(got) == generic, source
         for name in list(program.conclusions) + list(program.rules):
             assert why_not(program, got, name) == why_not(program, expected, name)
