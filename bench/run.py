@@ -125,14 +125,22 @@ def bench_decisions(n: int, n_explain: int, repeats: int) -> dict[str, Any]:
         for c in subset:
             book.evaluate(c, NOW, explain=True).to_json()
 
+    def verdicts() -> None:  # (a)'s work on (b)'s cases, results dropped as (b)'s are
+        for c in subset:
+            encoder(evaluate(decoder.decode(c)[0], NOW))
+
     explained()  # generate the compiled tracer once
     t_explain = best_of(explained, max(1, repeats // 2)) / len(subset)
+    # the same two measured alternately on the same cases: machine load, heap and caches alike
+    t_alt_verdict, t_alt_explain = best_of_alternating([verdicts, explained], max(1, repeats // 2))
     explain_stages = _explain_stages(book, subset, max(1, repeats // 2))
     explain_stages["floor"] = _structure_floor(book, subset[:300], max(1, repeats // 2))
     per = {k: v / n for k, v in stages.items()}
     return {"n": n, "disagree": disagree, "declined": declined,
             "baseline_us": t_base / n * 1e6, "ours_us": t_ours / n * 1e6, "api_us": t_api / n * 1e6,
             "stages_us": {k: v * 1e6 for k, v in per.items()}, "explain_us": t_explain * 1e6,
+            "alternated_us": {"verdict": t_alt_verdict / len(subset) * 1e6,
+                              "explain": t_alt_explain / len(subset) * 1e6},
             "explain_stages_us": explain_stages}
 
 
@@ -428,8 +436,14 @@ def report(results: dict[str, Any]) -> str:
         rows.append(("    分段：解码/求值/编码", f"{s['decode']:.1f} / {s['evaluate']:.1f} / {s['encode']:.1f} µs",
                      f"codec {s['decode_codec']:.1f} / — / {s['encode_codec']:.1f} µs", "", "", ""))
         b_ratio = a["explain_us"] / a["ours_us"]
+        alt = a.get("alternated_us")
+        alt_ratio = alt["explain"] / alt["verdict"] if alt else b_ratio
         rows.append(("(b) 带完整解释", f"{1e6 / a['explain_us']:,.0f} 次/秒 ({a['explain_us']:.0f} µs)",
-                     f"(a) {a['ours_us']:.1f} µs", f"{b_ratio:.1f}×", TARGETS["b"], _ok(b_ratio <= 3)))
+                     f"(a) {a['ours_us']:.1f} µs", f"{b_ratio:.1f}×", TARGETS["b"],
+                     _ok(max(b_ratio, alt_ratio) <= 3)))
+        if alt:
+            rows.append(("    同一批案例交替测量", f"{alt['explain']:.0f} µs", f"(a) 的做法 {alt['verdict']:.1f} µs",
+                         f"{alt_ratio:.1f}×", "", ""))
         x = a.get("explain_stages_us")
         if x:
             rows.append(("    分段：编译追踪（记录）/编译的解释 JSON",
