@@ -116,8 +116,12 @@ def restore(trace: Trace | RecordedTrace) -> Trace:
         return named
 
     def check(v: VersionCheck | None) -> VersionCheck | None:
-        return v if v is None or type(v.anchor) is not tuple else \
-            VersionCheck(v.name, step(v.anchor), v.start, v.until, v.before, v.active)
+        if v is None or type(v.anchor) is not tuple:
+            return v
+        named = known(id(v))
+        if named is None:  # one check, however many rules it applies to
+            named = seen[id(v)] = VersionCheck(v.name, step(v.anchor), v.start, v.until, v.before, v.active)
+        return named
 
     def outcome(o: Any) -> RuleOutcome:  # named ones too: the shared weighing names its outcomes
         return _tnew(RuleOutcome, (o[0], o[1], o[2], o[3], check(o[4]), step(o[5]), o[6], o[7], o[8],

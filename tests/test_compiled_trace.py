@@ -258,3 +258,24 @@ def test_a_long_chain_of_items_read_once_still_compiles() -> None:
     assert "def get_" in tracer.source  # the deepest items stayed functions
     for a in (0, 50, 90):  # deeper, the reference walker runs out of Python's recursion limit
         _agree(source, {"A": a})
+
+
+def test_a_restored_recording_shares_what_the_recording_shares() -> None:
+    # one version check and one condition step per rule, however many conclusions show them:
+    # naming a recording keeps that (the views cache condition lines by the step's identity)
+    from interpreter.trace import restore
+
+    book = load_source(HEAD + _layered(3))
+    facts, _ = book.decoder.decode({"A": 5, "B": 1, "P": "2022-03-01 00:00:00"})
+    recorded = book.tracer.record(dict(facts), NOW)[1]
+    named = restore(recorded)
+    assert named == book.walker.evaluate(dict(facts), NOW, trace=True)[1]
+
+    def identities(trace) -> list[list[int]]:
+        outcomes = [o for ct in trace.conclusions.values() for o in ct[5]]  # recorded or named
+        checks = [id(o[4]) for o in outcomes if o[4] is not None]
+        return [sorted(map(checks.count, checks)), sorted(id(o[5]) for o in outcomes if o[5] is not None)]
+
+    shared_before, shared_after = identities(recorded), identities(named)
+    assert shared_before[0] == shared_after[0] and max(shared_after[0]) > 1
+    assert len(set(shared_before[1])) == len(set(shared_after[1]))
