@@ -118,3 +118,22 @@ def test_a_decision_explained_up_front_builds_its_json_off_the_recording() -> No
         assert decision.explanation.generic_json() == built  # views off the recording: nothing named
         assert set(decision._cache) == {"recorded", "explanation"}
         assert built == build_explanation(book.program, decision.trace).generic_json()
+
+
+def test_a_deep_exception_graph_is_explained_by_the_views_not_written_out() -> None:
+    # the written-out code of a conclusion grows with the square of its unrolled rules: past
+    # a few dozen it takes seconds and megabytes to generate, so the generic views explain it
+    rules = ["输入：", "  A：数", "", "结论：", "  X：数", ""]
+    previous: list[str] = []
+    for i in range(5):  # two rules a layer, each an exception to both of the layer before: 62 unrolled
+        current = [f"R{i}{j}" for j in range(2)]
+        for key in current:
+            rules += [f"规则 {key} x：", '  依据 规范 "1"'] + ([f"  例外于 {'，'.join(previous)}"] if previous else [])
+            rules += [f"  如果 A > {i}", f"  则 X = {i}", ""]
+        previous = current
+    book = load_source("规则书 t\n文献 规范：《规范》\n\n" + "\n".join(rules))
+    compiled = CE.CompiledExplanation(book.program)
+    assert len(compiled.source) < 20_000
+    for a in (0, 3, 9):
+        recorded = book.tracer.record({"A": a}, datetime(2022, 3, 1))[1]
+        assert compiled.build(recorded) == build_explanation(book.program, restore(recorded)).generic_json()
