@@ -120,24 +120,30 @@ class Decision:
     @property
     def explanation(self):
         """The structured explanation (see `interpreter.explanation`), read off the recording
-        where there is one (the views read records by index, named or not)."""
+        (the views read records by index, named or not)."""
         from interpreter.explanation import build_explanation
 
         if "explanation" not in self._cache:
-            trace = self._cache.get("recorded") or self.trace
-            self._cache["explanation"] = build_explanation(self.rulebook.program, trace)
+            self._cache["explanation"] = build_explanation(self.rulebook.program, self._recording())
         return self._cache["explanation"]
 
     def explanation_json(self) -> list[dict[str, Any]]:
-        """`explanation.to_json()`, read straight off the recorded trace where the rulebook's
+        """`explanation.to_json()`, read straight off the recording where the rulebook's
         generated explanation code is ready (no views, no named records are made)."""
         from interpreter.compiled_explanation import builder_for
 
-        recorded = self._cache.get("recorded")
-        if recorded is None or "explanation" in self._cache:
-            return self.explanation.to_json()
+        if "explanation" in self._cache:
+            return self._cache["explanation"].to_json()
         build = builder_for(self.rulebook.program)
-        return build(recorded) if build is not None else self.explanation.generic_json()
+        return build(self._recording()) if build is not None else self.explanation.generic_json()
+
+    def _recording(self) -> Any:
+        """What explanations are read from: the recording, or the named trace if that was made
+        first; recorded now (plain tuples, the cheaper) if there is neither."""
+        recorded = self._cache.get("recorded") or self._cache.get("trace")
+        if recorded is None:
+            recorded = self._cache["recorded"] = self.rulebook.tracer.record(dict(self.facts), self.now)[1]
+        return recorded
 
     def encoded(self) -> dict[str, Any]:
         return self.rulebook.encode(self.conclusions)

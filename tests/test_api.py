@@ -106,7 +106,11 @@ def test_explain_up_front_gives_the_same_decision():
     assert eager.conclusions == lazy.conclusions
     assert "recorded" in eager._cache and not lazy._cache  # recorded once, named only if read
     assert eager.to_json() == lazy.to_json()
-    assert eager.trace == lazy.trace
+    assert "recorded" in lazy._cache and "trace" not in lazy._cache  # explained later: recorded, nothing named
+    assert eager.trace == lazy.trace == book.walker.evaluate(dict(lazy.facts), lazy.now, trace=True)[1]
+    named_first = book.evaluate(ORDER, now="2022-03-05 00:00:00")
+    assert named_first.trace == lazy.trace  # traced named at once: nothing recorded
+    assert named_first.explanation == lazy.explanation and set(named_first._cache) == {"trace", "explanation"}
     assert eager.explanation.get("本单赔付金额").calculation == "最大（100.15 × 30% = 30.045 → 30.05，5.00）= 30.05"
 
 
