@@ -15,7 +15,36 @@ from dsl import ir
 from dsl.operations import display
 from dsl.values import format_date, format_datetime
 from interpreter.fast_codec import encoder_for
-from interpreter.trace import ConclusionTrace, RecordedTrace, RuleOutcome, Step, Trace, VersionCheck
+from interpreter.trace import (
+    APPLIES,
+    BY_DEFAULT,
+    C_NAME,
+    C_TYPE,
+    C_VALUE,
+    CHILDREN,
+    CITATIONS,
+    CONDITION,
+    DECIDED_BY,
+    DEFAULT,
+    KEY,
+    KIND,
+    LINE,
+    NOTE,
+    RULE_VALUE,
+    RULES,
+    STATUS,
+    SYMBOL,
+    TEXT,
+    TITLE,
+    VALUE,
+    VERSION,
+    ConclusionTrace,
+    RecordedTrace,
+    RuleOutcome,
+    Step,
+    Trace,
+    VersionCheck,
+)
 
 _NEGATE = {"<": "≥", "≤": ">", ">": "≤", "≥": "<", "=": "≠", "≠": "=", "==": "≠", "!=": "=", "<=": ">",
            ">=": "<", "早于": "不早于", "晚于": "不晚于", "不早于": "早于", "不晚于": "晚于", "小于": "不小于",
@@ -35,15 +64,14 @@ def verdict(value: Any) -> str:
     return "成立" if value is True else "不成立" if value is False else "无法判定（缺值）"
 
 
-# The helpers that read one step and the steps inside it do so by index (`Step` field order):
-# the compiled explanation code passes them the compiled tracer's recorded steps, plain tuples.
-_TEXT, _VALUE, _KIND, _SYMBOL, _CHILDREN, _NOTE = 0, 1, 3, 4, 5, 6
+# The helpers that read one step and the steps inside it do so by index (`interpreter.trace`'s
+# field positions): the compiled explanation code passes them recorded steps, plain tuples.
 
 
 def effective(step: Step | None) -> Step | None:
     """The branch that produced a value: through 若…则…否则 and 若无则 to what was taken."""
-    while step is not None and step[_KIND] in ("cond", "coalesce") and step[_CHILDREN]:
-        step = step[_CHILDREN][-1]
+    while step is not None and step[KIND] in ("cond", "coalesce") and step[CHILDREN]:
+        step = step[CHILDREN][-1]
     return step
 
 
@@ -51,7 +79,7 @@ def calc(step: Step) -> str:
     """`max(100.15 × 30% = 30.045 → 30.05, 5.00) = 30.05` — the arithmetic with its numbers."""
     step = effective(step) or step
     result = result_text(step)
-    kind, symbol, children = step[_KIND], step[_SYMBOL], step[_CHILDREN]
+    kind, symbol, children = step[KIND], step[SYMBOL], step[CHILDREN]
     if kind == "op" and symbol in _ARITH and len(children) == 2:
         left, right = (_bracketed(c) for c in children)
         return f"{left} {symbol} {right} = {result}"
@@ -59,26 +87,26 @@ def calc(step: Step) -> str:
         return f"-{_operand(children[0])} = {result}"
     if kind == "call":
         return f"{symbol}（{'，'.join(_operand(c) for c in children)}）= {result}"
-    return display(step[_VALUE])
+    return display(step[VALUE])
 
 
 def result_text(step: Step) -> str:
     """What a calculation came to: the rounded amount of a rounding note (`30.045 → 30.05`), else
     the value."""
-    note = step[_NOTE]
-    return note.split("（")[0] if note and "→" in note else display(step[_VALUE])
+    note = step[NOTE]
+    return note.split("（")[0] if note and "→" in note else display(step[VALUE])
 
 
 def _operand(step: Step) -> str:
     step = effective(step) or step
-    kind, value = step[_KIND], step[_VALUE]
-    if (kind == "op" and step[_SYMBOL] in _ARITH) or (kind == "call" and step[_CHILDREN]):
+    kind, value = step[KIND], step[VALUE]
+    if (kind == "op" and step[SYMBOL] in _ARITH) or (kind == "call" and step[CHILDREN]):
         return calc(step)
     if isinstance(value, timedelta):  # durations in the author's unit: 48小时, not 2天
         if kind == "const":
-            return step[_TEXT]
-        if kind == "param" and step[_NOTE]:
-            return step[_NOTE]
+            return step[TEXT]
+        if kind == "param" and step[NOTE]:
+            return step[NOTE]
     return display(value)
 
 
@@ -93,7 +121,7 @@ def bracket(text: str) -> str:
 
 def has_arithmetic(step: Step | None) -> bool:
     step = effective(step)
-    return step is not None and ((step[_KIND] == "op" and step[_SYMBOL] in _ARITH) or step[_KIND] == "call")
+    return step is not None and ((step[KIND] == "op" and step[SYMBOL] in _ARITH) or step[KIND] == "call")
 
 
 def named_inputs(step: Step | None, out: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -101,71 +129,71 @@ def named_inputs(step: Step | None, out: dict[str, Any] | None = None) -> dict[s
     out = {} if out is None else out
     if step is None:
         return out
-    kind, text = step[_KIND], step[_TEXT]
+    kind, text = step[KIND], step[TEXT]
     if kind in ("input", "param", "define", "conclusion", "now") and text not in out:
         # a parameter's duration as the author wrote it (48小时, not 2天)
-        note, value = step[_NOTE], step[_VALUE]
+        note, value = step[NOTE], step[VALUE]
         out[text] = _Literal(note) if kind == "param" and note and isinstance(value, timedelta) else value
-    for c in step[_CHILDREN]:
+    for c in step[CHILDREN]:
         named_inputs(c, out)
     return out
 
 
 def condition_lines(step: Step, depth: int = 0) -> list[dict[str, Any]]:
     """The conjuncts/disjuncts of a condition, each with the values it compared."""
-    if step[_KIND] == "logic" and step[_SYMBOL] in ("且", "或") and depth < 3:
-        head = {"条件": step[_TEXT], "结果": verdict(step[_VALUE]), "组合": step[_SYMBOL], "层": depth}
+    if step[KIND] == "logic" and step[SYMBOL] in ("且", "或") and depth < 3:
+        head = {"条件": step[TEXT], "结果": verdict(step[VALUE]), "组合": step[SYMBOL], "层": depth}
         lines = [head] if depth > 0 else []
-        for c in step[_CHILDREN]:
+        for c in step[CHILDREN]:
             lines += condition_lines(c, depth + 1)
         return lines
-    return [{"条件": step[_TEXT], "取值": detail(step), "结果": verdict(step[_VALUE]), "层": depth}]
+    return [{"条件": step[TEXT], "取值": detail(step), "结果": verdict(step[VALUE]), "层": depth}]
 
 
 def detail(step: Step) -> str:
     """The actual values a test compared: `2022-02-01 13:00:00 早于 2022-02-08 23:59:59`."""
-    kind, symbol, children = step[_KIND], step[_SYMBOL], step[_CHILDREN]
+    kind, symbol, children = step[KIND], step[SYMBOL], step[CHILDREN]
     if kind == "op" and len(children) == 2 and symbol not in _ARITH:
         a, b = children
-        return f"{display(a[_VALUE])} {symbol} {display(b[_VALUE])}"
+        return f"{display(a[VALUE])} {symbol} {display(b[VALUE])}"
     if kind == "op" and symbol == "在…至…之间" and len(children) == 3:
         v, lo, hi = children
-        return f"{display(v[_VALUE])} 在 {display(lo[_VALUE])} 至 {display(hi[_VALUE])} 之间"
+        return f"{display(v[VALUE])} 在 {display(lo[VALUE])} 至 {display(hi[VALUE])} 之间"
     if kind == "op" and len(children) == 1:
-        return f"{display(children[0][_VALUE])} {symbol}"
+        return f"{display(children[0][VALUE])} {symbol}"
     if kind == "logic" and symbol == "不" and children:
         return f"不（{detail(children[0])}）"
     if kind in ("input", "param", "define", "conclusion", "local"):
-        return f"{step[_TEXT]} = {display(step[_VALUE])}"
-    if step[_NOTE]:
-        return step[_NOTE]
-    return display(step[_VALUE])
+        return f"{step[TEXT]} = {display(step[VALUE])}"
+    if step[NOTE]:
+        return step[NOTE]
+    return display(step[VALUE])
 
 
 def comparisons(step: Step | None) -> list[Step]:
     """Threshold comparisons inside a condition (through 且/或/不)."""
     if step is None:
         return []
-    if step[_KIND] == "op" and step[_SYMBOL] in _ORDERED and len(step[_CHILDREN]) == 2:
+    if step[KIND] == "op" and step[SYMBOL] in _ORDERED and len(step[CHILDREN]) == 2:
         return [step]
-    if step[_KIND] == "logic":
-        return [s for c in step[_CHILDREN] for s in comparisons(c)]
+    if step[KIND] == "logic":
+        return [s for c in step[CHILDREN] for s in comparisons(c)]
     return []
 
 
 def counterfactual(cmp: Step, effect: str) -> str | None:
     """The threshold that flips a comparison: its negation if it held, itself if it failed."""
-    left, right = cmp[_CHILDREN]
-    if left[_VALUE] is None or right[_VALUE] is None:
+    left, right = cmp[CHILDREN]
+    if left[VALUE] is None or right[VALUE] is None:
         return None
-    flipped = _NEGATE.get(cmp[_SYMBOL] or "") if cmp[_VALUE] is True else cmp[_SYMBOL]
+    flipped = _NEGATE.get(cmp[SYMBOL] or "") if cmp[VALUE] is True else cmp[SYMBOL]
     if flipped is None:
         return None
-    if left[_KIND] != "const":
-        return f"若 {left[_TEXT]} {flipped} {display(right[_VALUE])}（现为 {display(left[_VALUE])}），{effect}"
-    if right[_KIND] != "const":
+    if left[KIND] != "const":
+        return f"若 {left[TEXT]} {flipped} {display(right[VALUE])}（现为 {display(left[VALUE])}），{effect}"
+    if right[KIND] != "const":
         mirrored = {"<": ">", ">": "<", "≤": "≥", "≥": "≤"}.get(flipped, flipped)
-        return f"若 {right[_TEXT]} {mirrored} {display(left[_VALUE])}（现为 {display(right[_VALUE])}），{effect}"
+        return f"若 {right[TEXT]} {mirrored} {display(left[VALUE])}（现为 {display(right[VALUE])}），{effect}"
     return None
 
 
@@ -179,7 +207,7 @@ def version_line(check: VersionCheck) -> str:
         bounds.append(f"< {_moment(check.before)}")
     arrow = "→ 适用" if check.active else "→ 不适用"
     anchor = check.anchor  # a step: by index, it may be recorded (plain)
-    return f"{anchor[_TEXT]} {display(anchor[_VALUE])} {' 且 '.join(bounds)} {arrow}「{check.name}」"
+    return f"{anchor[TEXT]} {display(anchor[VALUE])} {' 且 '.join(bounds)} {arrow}「{check.name}」"
 
 
 def _moment(v: Any) -> str:
@@ -263,7 +291,7 @@ class Explanation:
         self.rulebook: str = program.name
         self.now: Any = trace.now
         self.defaulted_inputs: tuple[tuple[str, str], ...] = tuple(
-            (name, display(step[_VALUE])) for name, step in trace.defaulted_inputs.items())
+            (name, display(step[VALUE])) for name, step in trace.defaulted_inputs.items())
 
     @property
     def conclusions(self) -> tuple[ConclusionView, ...]:
@@ -329,16 +357,13 @@ def _citations(citations: tuple[Any, ...]) -> tuple[str, ...]:
     return remembered(_CITATION_TEXT, citations, _citation_texts)
 
 
-# Rule outcomes and conclusion traces are read by index too (`RuleOutcome`, `ConclusionTrace`
-# field order): an explanation is built straight off the compiled tracer's recording.
-_KEY, _TITLE, _CITATIONS, _LINE, _VERSION, _CONDITION, _APPLIES, _STATUS = range(8)
-_RULE_VALUE = 9
-_NAME, _TYPE, _C_VALUE, _DECIDED_BY, _BY_DEFAULT, _RULES, _DEFAULT = range(7)
+# Rule outcomes and conclusion traces are read by index too: an explanation is built straight
+# off the compiled tracer's recording.
 
 
 def _rule_view(outcome: RuleOutcome, winner: str | None,
                lines: dict[int, tuple[dict[str, Any], ...]] | None = None) -> RuleView:
-    condition, version, status = outcome[_CONDITION], outcome[_VERSION], outcome[_STATUS]
+    condition, version, status = outcome[CONDITION], outcome[VERSION], outcome[STATUS]
     if condition is None:
         conds: tuple[dict[str, Any], ...] = ()
     elif lines is None:
@@ -352,37 +377,37 @@ def _rule_view(outcome: RuleOutcome, winner: str | None,
         if version is not None:
             reason += f"，版本「{version.name}」生效"
     elif status == "被例外覆盖":
-        reason = f"被例外「{winner}」覆盖" if outcome[_APPLIES] else f"本身不适用；例外「{winner}」生效"
+        reason = f"被例外「{winner}」覆盖" if outcome[APPLIES] else f"本身不适用；例外「{winner}」生效"
     elif version is not None and not version.active:
         reason = f"版本「{version.name}」不适用"
-    elif condition is not None and condition[_VALUE] is None:
+    elif condition is not None and condition[VALUE] is None:
         reason = "条件缺值，按不成立处理"
     else:
         reason = "条件不成立"
-    return _new(RuleView, (outcome[_KEY], outcome[_TITLE], _citations(outcome[_CITATIONS]), outcome[_LINE],
+    return _new(RuleView, (outcome[KEY], outcome[TITLE], _citations(outcome[CITATIONS]), outcome[LINE],
                            status, reason, conds, version_line(version) if version is not None else None))
 
 
 def _conclusion(ct: ConclusionTrace, lines: dict[int, tuple[dict[str, Any], ...]]) -> ConclusionView:
     decided = None
-    winner = ct[_DECIDED_BY]
+    winner = ct[DECIDED_BY]
     if winner is not None:
-        for o in ct[_RULES]:
-            if o[_KEY] == winner and o[_STATUS] == "采用":
+        for o in ct[RULES]:
+            if o[KEY] == winner and o[STATUS] == "采用":
                 decided = o
                 break
-    value_step = decided[_RULE_VALUE] if decided is not None else ct[_DEFAULT]
+    value_step = decided[RULE_VALUE] if decided is not None else ct[DEFAULT]
     calculation = calc(value_step) if has_arithmetic(value_step) else None
     used: dict[str, Any] = {}
     named_inputs(value_step, used)
-    if decided is not None and decided[_CONDITION] is not None:
-        named_inputs(decided[_CONDITION], used)
-    name, value = ct[_NAME], ct[_C_VALUE]
+    if decided is not None and decided[CONDITION] is not None:
+        named_inputs(decided[CONDITION], used)
+    name, value = ct[C_NAME], ct[C_VALUE]
     inputs = tuple([(k, _brief(v)) for k, v in used.items() if k != name])
-    weighed = tuple([_rule_view(o, winner, lines) for o in ct[_RULES] if o is not decided])
+    weighed = tuple([_rule_view(o, winner, lines) for o in ct[RULES] if o is not decided])
     return _new(ConclusionView, (
-        name, value, _encoded(value, ct[_TYPE]), display(value),
-        _rule_view(decided, None, lines) if decided is not None else None, ct[_BY_DEFAULT],
+        name, value, _encoded(value, ct[C_TYPE]), display(value),
+        _rule_view(decided, None, lines) if decided is not None else None, ct[BY_DEFAULT],
         calculation, inputs, weighed, tuple(_counterfactuals(ct, decided, value_step)),
     ))
 
@@ -398,24 +423,24 @@ def _encoded(value: Any, t: Any) -> Any:
 
 def _counterfactuals(ct: ConclusionTrace, decided: RuleOutcome | None, value_step: Step | None) -> list[str]:
     out: list[str] = []
-    if value_step is not None and value_step[_VALUE] in (True, False):
+    if value_step is not None and value_step[VALUE] in (True, False):
         for cmp in comparisons(value_step):
-            line = counterfactual(cmp, f"「{cmp[_TEXT]}」{'将不成立' if cmp[_VALUE] else '将成立'}"
-                                  + (f"，{ct[_NAME]} 将为 {display(not ct[_C_VALUE])}" if cmp is value_step else ""))
+            line = counterfactual(cmp, f"「{cmp[TEXT]}」{'将不成立' if cmp[VALUE] else '将成立'}"
+                                  + (f"，{ct[C_NAME]} 将为 {display(not ct[C_VALUE])}" if cmp is value_step else ""))
             if line:
                 out.append(line)
-    if decided is not None and decided[_CONDITION] is not None:
-        for cmp in comparisons(decided[_CONDITION]):
-            if cmp[_VALUE] is True:
-                line = counterfactual(cmp, f"规则「{decided[_KEY]}」的条件「{cmp[_TEXT]}」将不成立")
+    if decided is not None and decided[CONDITION] is not None:
+        for cmp in comparisons(decided[CONDITION]):
+            if cmp[VALUE] is True:
+                line = counterfactual(cmp, f"规则「{decided[KEY]}」的条件「{cmp[TEXT]}」将不成立")
                 if line:
                     out.append(line)
-    for o in ct[_RULES]:
-        if o is decided or o[_STATUS] != "不适用" or o[_CONDITION] is None:
+    for o in ct[RULES]:
+        if o is decided or o[STATUS] != "不适用" or o[CONDITION] is None:
             continue
-        failing = [c for c in comparisons(o[_CONDITION]) if c[_VALUE] is False]
+        failing = [c for c in comparisons(o[CONDITION]) if c[VALUE] is False]
         if len(failing) == 1:
-            line = counterfactual(failing[0], f"规则「{o[_KEY]}」的这一条件将成立")
+            line = counterfactual(failing[0], f"规则「{o[KEY]}」的这一条件将成立")
             if line:
                 out.append(line)
     return first_distinct(out)

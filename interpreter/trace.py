@@ -65,6 +65,19 @@ class ConclusionTrace(NamedTuple):
     default: Step | None
 
 
+def _positions(record: type, *fields: str) -> list[int]:
+    return [record._fields.index(f) for f in fields]  # type: ignore[attr-defined]
+
+
+# Field positions, for code that reads records by index: the plain tuples of a recording
+# (`RecordedTrace`) and the named records alike.
+TEXT, VALUE, KIND, SYMBOL, CHILDREN, NOTE = _positions(Step, "text", "value", "kind", "symbol", "children", "note")
+KEY, TITLE, CITATIONS, LINE, VERSION, CONDITION, APPLIES, STATUS, RULE_VALUE = _positions(
+    RuleOutcome, "key", "title", "citations", "line", "version", "condition", "applies", "status", "value")
+C_NAME, C_TYPE, C_VALUE, DECIDED_BY, BY_DEFAULT, RULES, DEFAULT = _positions(
+    ConclusionTrace, "name", "type", "value", "decided_by", "by_default", "rules", "default")
+
+
 @frozen
 class Trace:
     conclusions: dict[str, ConclusionTrace]
@@ -110,9 +123,9 @@ def restore(trace: Trace | RecordedTrace) -> Trace:
             return s
         named = known(id(s))
         if named is None:
-            children = s[5]
+            children = s[CHILDREN]
             named = seen[id(s)] = _tnew(Step, s if not children else (
-                s[0], s[1], s[2], s[3], s[4], tuple([step(c) for c in children]), s[6]))
+                *s[:CHILDREN], tuple([step(c) for c in children]), *s[CHILDREN + 1:]))
         return named
 
     def check(v: VersionCheck | None) -> VersionCheck | None:
@@ -124,12 +137,15 @@ def restore(trace: Trace | RecordedTrace) -> Trace:
         return named
 
     def outcome(o: Any) -> RuleOutcome:  # named ones too: the shared weighing names its outcomes
-        return _tnew(RuleOutcome, (o[0], o[1], o[2], o[3], check(o[4]), step(o[5]), o[6], o[7], o[8],
-                                   step(o[9]), o[10], o[11]))
+        fields = list(o)
+        fields[VERSION] = check(o[VERSION])
+        fields[CONDITION], fields[RULE_VALUE] = step(o[CONDITION]), step(o[RULE_VALUE])
+        return _tnew(RuleOutcome, fields)
 
     def conclusion(c: Any) -> ConclusionTrace:
-        return _tnew(ConclusionTrace, (c[0], c[1], c[2], c[3], c[4], tuple([outcome(o) for o in c[5]]),
-                                       step(c[6])))
+        fields = list(c)
+        fields[RULES], fields[DEFAULT] = tuple([outcome(o) for o in c[RULES]]), step(c[DEFAULT])
+        return _tnew(ConclusionTrace, fields)
 
     return Trace({name: conclusion(c) for name, c in trace.conclusions.items()},
                  {name: step(s) for name, s in trace.definitions.items()}, trace.inputs,
