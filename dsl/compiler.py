@@ -63,6 +63,18 @@ def _index(target: Any, index: Any) -> Any:
     return target[int(index) - 1]
 
 
+def const_key(value: Any) -> Any:
+    """What makes two constants of generated code one name: equal, of one type and spelled alike
+    (Decimal("0") == Decimal("0.00"), yet 数 0 and 金额 0.00元 must stay apart); unhashable ones
+    by identity."""
+    try:
+        key: Any = (type(value), value, repr(value))
+        hash(key)
+    except TypeError:
+        key = (type(value), id(value))
+    return key
+
+
 class _Gen:
     def __init__(self, program: ir.Program, params: dict[str, Any]) -> None:
         self.program = program
@@ -99,12 +111,7 @@ class _Gen:
     def const(self, value: Any) -> str:
         if value is None or value is True or value is False:
             return repr(value)
-        try:
-            # repr too: Decimal("0") == Decimal("0.00"), yet 数 0 and 金额 0.00元 must stay apart
-            key: Any = (type(value), value, repr(value))
-            hash(key)
-        except TypeError:
-            key = (type(value), id(value))
+        key = const_key(value)
         ident = self._const_ids.get(key)
         if ident is None:
             ident = f"k{len(self._const_ids)}"

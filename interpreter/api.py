@@ -29,6 +29,7 @@ from attrs import field, frozen
 from dsl import ir
 from dsl.compiler import CompiledEvaluator, compile_program
 from dsl.diagnostics import Diagnostic, RulebookError
+from dsl.operations import as_datetime
 from dsl.values import SHANGHAI, ValueSyntaxError, parse_datetime
 from interpreter.compile_cache import load_cached
 from interpreter.errors import CaseError, CaseWarning
@@ -74,7 +75,7 @@ def _coerce_now(now: datetime | date | str | None) -> datetime:
         except ValueSyntaxError as exc:
             raise CaseError(f"--now：{exc}") from None
     if type(now) is date:  # a day given for 现在: its midnight
-        return datetime(now.year, now.month, now.day)
+        return as_datetime(now)
     if now.tzinfo is not None:
         return now.astimezone(SHANGHAI).replace(tzinfo=None)
     return now

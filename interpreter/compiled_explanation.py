@@ -26,6 +26,7 @@ from typing import Any
 
 from dsl import ir
 from dsl import types as T
+from dsl.compiler import const_key
 from dsl.operations import _DATETIME_TEXT, display, display_decimal
 from interpreter import explanation as E
 from interpreter.compiled_trace import unrolled_size
@@ -80,7 +81,7 @@ class _ExplanationGen:
         return f"{base}{self.n}"
 
     def const(self, value: Any) -> str:
-        key = (type(value), value) if isinstance(value, (str, int, tuple)) else id(value)
+        key = const_key(value)
         name = self.consts.get(key)
         if name is None:
             name = self.consts[key] = f"K{len(self.consts)}"

@@ -4,8 +4,9 @@ Explanations are read off a trace. The reference tree-walker records one, but wa
 costs most of an explained decision; this module generates Python source instead (like the
 verdict-only compiler in `dsl.compiler`, whose expression generator it extends) that records
 the same steps directly: as plain tuples (`record`, `interpreter.trace.RecordedTrace`, what
-the generated explanation code reads) or named (`evaluate`), from one generated source. The trace must be *equal* to the walker's — same steps, values, notes and rule
-outcomes — so it mirrors the walker's evaluation order:
+the generated explanation code reads) or named (`evaluate`), from one generated source. The
+trace must be *equal* to the walker's — same steps, values, notes and rule outcomes — so it
+mirrors the walker's evaluation order:
 
 - every named item (input default, definition, version, rule applicability, conclusion) is
   evaluated when first read, with its own trace: where a single statement reads it, its code
