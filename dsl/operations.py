@@ -277,6 +277,19 @@ def _display_datetime(value: datetime) -> str:
     return text
 
 
+#: display() of durations: few distinct ones recur in every explanation (48小时, 15天)
+_DURATION_TEXT: dict[timedelta, str] = {}
+
+
+def _display_duration(value: timedelta) -> str:
+    text = _DURATION_TEXT.get(value)
+    if text is None:
+        if len(_DURATION_TEXT) >= 4096:
+            _DURATION_TEXT.clear()
+        text = _DURATION_TEXT[value] = format_duration_cn(value)
+    return text
+
+
 def display_decimal(value: Decimal) -> str:
     """An amount with exactly two decimals reads as money ("30.05"), anything else as a number.
     With exponent -2, quantizing to cents changes nothing, so the text is str(value); and str()
@@ -301,7 +314,7 @@ _DISPLAY_BY_TYPE: dict[type, Callable[[Any], str]] = {
     str: lambda value: value,
     Decimal: display_decimal,
     date: format_date,
-    timedelta: format_duration_cn,
+    timedelta: _display_duration,
     int: str,
     list: _display_sequence,
     tuple: _display_sequence,

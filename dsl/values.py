@@ -208,7 +208,12 @@ def format_percent(value: Percent) -> str:
 
 
 def format_datetime(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S")
+    """`2022-01-27 10:00:00`: the wall clock, seconds, no zone. `isoformat` is a third of the
+    cost of `strftime` and always writes four year digits (glibc's `%Y` writes 999 for year 999,
+    which `fromisoformat` cannot read back)."""
+    if value.tzinfo is None:
+        return value.isoformat(" ", "seconds")
+    return value.replace(tzinfo=None).isoformat(" ", "seconds")
 
 
 def format_date(value: date) -> str:

@@ -9,7 +9,7 @@ the compiled tracer records (which `Decision.explanation` reads), and the explan
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ import pytest
 from bench.cases import generate
 from dsl.operations import display
 from dsl.types import DATETIME
-from dsl.values import format_datetime
+from dsl.values import format_datetime, format_duration_cn
 from interpreter.api import BUNDLED, load_rulebook
 from interpreter.codec import decode_value
 from interpreter.explanation import build_explanation
@@ -99,3 +99,18 @@ def test_generated_shipping_cases() -> None:
 def test_display_cache_matches_format() -> None:
     for t in (datetime(2022, 1, 24, 20, 0), datetime(999, 1, 1, 0, 0, 1), datetime(2022, 2, 8, 23, 59, 59, 5)):
         assert display(t) == format_datetime(t) == display(t)
+
+
+def test_datetime_text_reads_back_and_drops_fractions() -> None:
+    """The written time is what the decoder reads back: four year digits even before year 1000
+    (glibc's strftime wrote 999), seconds without their fraction, the wall clock of an aware time."""
+    assert format_datetime(datetime(999, 1, 1, 0, 0, 1)) == "0999-01-01 00:00:01"
+    assert datetime.fromisoformat(format_datetime(datetime(999, 1, 1))) == datetime(999, 1, 1)
+    assert format_datetime(datetime(2022, 2, 8, 23, 59, 59, 999999)) == "2022-02-08 23:59:59"
+    aware = datetime(2022, 2, 8, 10, 0, tzinfo=timezone(timedelta(hours=8)))
+    assert format_datetime(aware) == "2022-02-08 10:00:00"
+
+
+def test_duration_display_cache_matches_format() -> None:
+    for d in (timedelta(hours=48), timedelta(days=15), timedelta(0), -timedelta(minutes=90), timedelta(hours=48)):
+        assert display(d) == format_duration_cn(d) == display(d)
