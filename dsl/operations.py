@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 from dsl import types as T
@@ -278,16 +279,7 @@ def _display_datetime(value: datetime) -> str:
 
 
 #: display() of durations: few distinct ones recur in every explanation (48小时, 15天)
-_DURATION_TEXT: dict[timedelta, str] = {}
-
-
-def _display_duration(value: timedelta) -> str:
-    text = _DURATION_TEXT.get(value)
-    if text is None:
-        if len(_DURATION_TEXT) >= 4096:
-            _DURATION_TEXT.clear()
-        text = _DURATION_TEXT[value] = format_duration_cn(value)
-    return text
+_display_duration = lru_cache(maxsize=4096)(format_duration_cn)
 
 
 def display_decimal(value: Decimal) -> str:
