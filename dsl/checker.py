@@ -622,16 +622,24 @@ class Checker:
                            self.suggest(node.value, expected.choices))
 
     def _date_as_time(self, node: ir.Node, where: str) -> None:
-        """A 日期 accepted where a 时间 is expected stays a date when evaluated: compared with a
-        time it fails, plus 36小时 moves it by whole days. Said here, with the way to a time."""
+        """A 日期 where a 时间 is declared is refused: nothing would convert it, so it would stay a
+        date when evaluated (compared with a time it fails or is unequal, plus 36小时 moves it by
+        whole days, a 时间 conclusion would print no clock). Said here, with the way to a time."""
+        try:
+            constant_value(node)
+            literal = True
+        except _NotConstant:
+            literal = False
         if node.type == T.DATE:
-            self.warning(f"{where}，这里给的是日期「{node.text}」：求值时它仍是日期——与时间比较大小会失败、比较相等为否，"
-                         "加时长只按整天计，作为结论输出时没有时刻",
-                         node.span, f"要当天零点的时间，写成「零点（{node.text}）」", code="date-as-time")
+            hint = (f"写出时刻，如「{node.text} 00:00:00」" if literal
+                    else f"要当天零点的时间，写成「零点（{node.text}）」")
+            self.error(f"{where}，这里给的是日期「{node.text}」：日期不会自动当作时间（与时间比较会失败或不相等，"
+                       "加时长只按整天计，作为结论输出时没有时刻）", node.span, hint, code="date-as-time")
         else:  # a list or record holding dates where times are expected
-            self.warning(f"{where}，这里给的「{node.text}」（{node.type}）含日期：求值时它们仍是日期——与时间比较大小会失败、"
-                         "比较相等为否，加时长只按整天计", node.span, "要当天零点的时间，对其中的日期写「零点（…）」，"
-                         "如「[零点（d） 对于 d 属于 日期列表]」", code="date-as-time")
+            hint = ("给其中的日期写出时刻，如「2022-02-08 00:00:00」" if literal
+                    else "要当天零点的时间，对其中的日期写「零点（…）」，如「[零点（d） 对于 d 属于 日期列表]」")
+            self.error(f"{where}，这里给的「{node.text}」（{node.type}）含日期：日期不会自动当作时间（与时间比较会失败"
+                       "或不相等，加时长只按整天计）", node.span, hint, code="date-as-time")
 
     def _unified_branches(self, u: T.AnyType, nodes: Iterable[ir.Node], where: str) -> None:
         for n in nodes:

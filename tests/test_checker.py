@@ -244,26 +244,38 @@ def test_table_row_width_and_hit_policy():
     ("  则 结果 = 活动日 若无则 付款", "「若无则」的另一边是时间"),
     ("  则 结果 = 首个（[活动日，付款]）", "列表中有时间"),
 ])
-def test_a_date_where_a_time_is_expected_is_warned_with_the_way_to_its_midnight(body, where):
-    # it stays a date when evaluated: + 36小时 would move it by whole days, < 付款 would fail
+def test_a_date_where_a_time_is_expected_is_an_error_with_the_way_to_its_midnight(body, where):
+    # nothing would convert it: + 36小时 would move it by whole days, < 付款 would fail
     ds = diagnostics(rule(body, "结果：时间", "  付款：时间\n  活动日：日期\n"))
-    d = only(ds, WARNING, where)
+    d = only(ds, ERROR, where)
     assert d.code == "date-as-time" and "这里给的是日期「活动日」" in d.message
     assert d.hint == "要当天零点的时间，写成「零点（活动日）」"
     assert not any(x.code == "date-as-time" for x in diagnostics(
         rule("  则 结果 = 零点（活动日） + 36小时", "结果：时间", "  活动日：日期\n")))
 
 
-@pytest.mark.parametrize(("conclusion", "body", "warned"), [
+def test_a_date_literal_for_a_time_is_an_error_that_asks_for_the_clock():
+    src = rule("  则 结果 = 截止", "结果：时间", "  付款：时间，可选\n") + "\n参数：\n  截止：时间 = 2022-02-08\n"
+    d = only(diagnostics(src), ERROR, "参数「截止」的值应为时间，这里给的是日期「2022-02-08」")
+    assert d.code == "date-as-time" and d.hint == "写出时刻，如「2022-02-08 00:00:00」"
+    src = rule("  则 结果 = 首个（截止）", "结果：时间", "  付款：时间，可选\n") + (
+        "\n参数：\n  截止：列表（时间） = [2022-02-08]\n")
+    d = only(diagnostics(src), ERROR, "含日期")
+    assert d.hint == "给其中的日期写出时刻，如「2022-02-08 00:00:00」"
+
+
+@pytest.mark.parametrize(("conclusion", "body", "refused"), [
     ("结果：列表（时间）", "日列", True),
     ("结果：列表（时间）", "[d 对于 d 属于 日列]", True),
     ("结果：列表（时间）", "[零点（d） 对于 d 属于 日列]", False),
     ("结果：列表（日期）", "日列", False),
     ("结果：记录（时间：时间）", "{时间：活动日}", True),
 ])
-def test_dates_inside_lists_and_records_where_times_are_expected_are_warned(conclusion, body, warned):
+def test_dates_inside_lists_and_records_where_times_are_expected_are_errors(conclusion, body, refused):
     ds = diagnostics(rule(f"  则 结果 = {body}", conclusion, "  活动日：日期\n  日列：列表（日期）\n"))
-    assert any(d.code == "date-as-time" and "含日期" in d.message for d in ds) == warned, [d.message for d in ds]
+    found = [d for d in ds if d.code == "date-as-time" and "含日期" in d.message]
+    assert bool(found) == refused, [d.message for d in ds]
+    assert all(d.severity == ERROR for d in found)
 
 
 def test_a_test_block_gives_a_date_for_a_time_as_a_case_would_its_midnight():

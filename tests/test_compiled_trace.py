@@ -233,12 +233,12 @@ def test_items_read_once_many_times_or_by_the_shared_weighing_trace_alike(layers
     _agree(_layered(layers), raw)
 
 
-@pytest.mark.parametrize("test", ["付款 在 起点 至 付款 之间", "付款 在 活动日 至 付款 之间"])
-def test_a_time_that_holds_a_date_is_between_as_its_midnight(test) -> None:
-    # 起点 is declared 时间 but holds a 日期: 在…至…之间 compares it as midnight in every
-    # evaluator (written as `lo <= v <= hi`, Python refused to compare a date with a datetime)
-    source = ("输入：\n  付款：时间\n  活动日：日期\n\n结论：\n  在内：是否\n\n定义 起点：时间 = 活动日\n\n"
-              f"规则 R1 x：\n  依据 规范 \"1\"\n  则 在内 = {test}\n")
+def test_a_date_between_times_is_its_midnight() -> None:
+    # 在…至…之间 compares a 日期 bound with 时间 as its midnight in every evaluator (written as
+    # `lo <= v <= hi`, Python refused to compare a date with a datetime). A 时间 that would hold a
+    # 日期 (定义 起点：时间 = 活动日) is refused by the checker (test_checker.py).
+    source = ("输入：\n  付款：时间\n  活动日：日期\n\n结论：\n  在内：是否\n\n"
+              "规则 R1 x：\n  依据 规范 \"1\"\n  则 在内 = 付款 在 活动日 至 付款 之间\n")
     raw = {"付款": "2022-03-01 10:00:00", "活动日": "2022-03-01"}
     _agree(source, raw)
     book = load_source(HEAD + source)
