@@ -104,7 +104,8 @@ class _Gen:
         #: definitions that hold their error (`_Failed`) until read (see `definition`)
         self.deferred: set[str] = set()
         self._may_raise: dict[int, bool] = {}  # per IR node (the program keeps them alive)
-        self.ns.update({"EvaluationError": EvaluationError, "_Failed": _Failed, "_force": _force})
+        self.ns.update({"EvaluationError": EvaluationError, "_Failed": _Failed, "_force": _force,
+                        "OPERATION_ERRORS": OPERATION_ERRORS, "_operation_failed": operation_failed})
         self.helpers: list[str] = []
 
     # ------------------------------------------------------------ naming
@@ -491,7 +492,8 @@ class _Gen:
         """`v = expr` for one definition, in evaluate's order (definitions always run).
 
         The reference evaluator computes a definition only when something reads it. A definition
-        that can fail (a 函数 or 决策表 call, a built-in that can raise) keeps its error instead,
+        that can fail (a 函数 or 决策表 call, a built-in that can raise, time arithmetic that can
+        leave the calendar) keeps its error instead,
         and raises it where it is read — so a case that never reads it gets its verdict, as from
         the reference evaluator.
         """
@@ -499,6 +501,7 @@ class _Gen:
         if self.may_raise(expr):
             self.emit(f"try: {target} = {self.ex(expr, {})}")
             self.emit(f"except EvaluationError as failure: {target} = _Failed(failure)")
+            self.emit(f"except OPERATION_ERRORS as failure: {target} = _Failed(_operation_failed(failure))")
             self.deferred.add(name)
         elif not self._extreme_loop(target, expr):
             self.emit(f"{target} = {self.ex(expr, {})}")
@@ -742,8 +745,10 @@ def _force(value: Any) -> Any:
 
 
 def _may_raise(node: ir.Node | None, functions: dict[str, Any], calling: frozenset[str] = frozenset()) -> bool:
-    """Whether evaluating the expression can raise an EvaluationError: a built-in that can fail,
-    a 唯一 decision table (its rows can disagree), or a 函数/决策表 whose body can."""
+    """Whether evaluating the expression can fail: a built-in that can, a 唯一 decision table
+    (its rows can disagree), a 函数/决策表 whose body can, or time arithmetic (`_leaves_calendar`).
+    Where it can, the compiled code evaluates what the reference evaluator evaluates, so both
+    fail, or neither."""
     def walk(x: ir.Node | None) -> bool:
         return _may_raise(x, functions, calling)
 
@@ -765,7 +770,9 @@ def _may_raise(node: ir.Node | None, functions: dict[str, Any], calling: frozens
                 or any(_may_raise(row.result, functions, inner) for row in spec.rows)
         case ir.Builtin(name=n, args=args):
             return n in _MAY_RAISE or any(walk(a) for a in args)
-        case ir.Op(args=args) | ir.Logic(args=args) | ir.MakeList(items=args):
+        case ir.Op(args=args):
+            return _leaves_calendar(node) or any(walk(a) for a in args)
+        case ir.Logic(args=args) | ir.MakeList(items=args):
             return any(walk(a) for a in args)
         case ir.Cond(condition=c, then=t, otherwise=o):
             return walk(c) or walk(t) or walk(o)
@@ -780,6 +787,27 @@ def _may_raise(node: ir.Node | None, functions: dict[str, Any], calling: frozens
         case ir.Comp(element=e, generators=gens, condition=c, sort_key=k):
             return any(walk(x) for x in (e, c, k, *(g[1] for g in gens)))
     return True  # pragma: no cover - an unknown node: assume the worst
+
+
+#: operations on times and durations whose result can fall outside what Python represents
+#: (years 1–9999, durations under a billion days) when an input holds an absurd duration
+_CALENDAR_KEYS = frozenset({"date_add", "date_sub", "dur_mul_num", "num_mul_dur"})
+#: amounts rounded to cents: a product or quotient past 28 significant digits cannot be
+#: (decimal.InvalidOperation), reachable when the other operand is an input such as 数 1e300
+_ROUNDED_MONEY = frozenset({*_ROUNDED_PRODUCTS, "money_div_num"})
+
+
+def _leaves_calendar(node: ir.Op) -> bool:
+    """Whether the operation can raise on values an input can hold: 时间/日期 ± 时长, 时长 ± 时长,
+    时长 × 数 (OverflowError; not 时间 − 时间: any two times are less than a billion days apart),
+    or 金额 × / ÷ a value that is not a constant or parameter (InvalidOperation)."""
+    if node.key in _CALENDAR_KEYS:
+        return True
+    if node.key in _ROUNDED_MONEY:
+        return not all(isinstance(a, ir.Const) or (isinstance(a, ir.Var) and a.kind == "param")
+                       for a in node.args if a.type != MONEY)
+    return node.key in ("add", "sub") and node.type in (DATETIME, DATE, DURATION) \
+        and not all(a.type in (DATETIME, DATE) for a in node.args)
 
 
 def _tuple_valued(node: ir.Node) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import InvalidOperation
+
 
 class EvaluationError(Exception):
     """Evaluation could not produce a verdict; the message is Chinese and names the rule."""
@@ -13,6 +15,12 @@ OPERATION_ERRORS = (ArithmeticError, ValueError, TypeError, AttributeError, KeyE
 
 
 def operation_failed(exc: BaseException) -> EvaluationError:
+    if isinstance(exc, OverflowError):  # time arithmetic past year 9999 (an absurd duration)
+        return EvaluationError(f"求值失败：时间或时长超出可表示的范围（时间须在公元 1 至 9999 年之间，"
+                               f"请检查输入的时长是否过大）（{type(exc).__name__}: {exc}）")
+    if isinstance(exc, InvalidOperation):  # an amount past 28 significant digits, rounded to cents
+        return EvaluationError("求值失败：金额或数值超出可计算的精度（28 位有效数字），请检查输入的数是否过大"
+                               "（InvalidOperation）")
     return EvaluationError(f"求值失败：{type(exc).__name__}: {exc}")
 
 

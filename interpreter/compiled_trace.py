@@ -496,7 +496,7 @@ class _TraceGen(_Gen):
         _, sc = self.tr(rule.condition)
         self.line(f"{ok} = False; {cond} = {sc}")
         self.ind -= 1
-        self.line(f"except EvaluationError: {ok} = False; {cond} = None")
+        self.line(f"except (EvaluationError, *OPERATION_ERRORS): {ok} = False; {cond} = None")
         self.ind -= 1
         return ok, check, cond
 

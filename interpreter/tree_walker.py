@@ -290,7 +290,7 @@ class _Run:
             # so its failure cannot fail the evaluation (without a trace it is not evaluated)
             try:
                 _, step = self.named(lambda: self.traced(rule.condition, {}))
-            except EvaluationError:
+            except (EvaluationError, *OPERATION_ERRORS):
                 step = None
         result = (ok, check, step)
         self.rule_app[key] = result

@@ -149,3 +149,52 @@ def test_lists_compare_for_equality_with_empty_list():
     for value, expected in (([], True), (["a"], False)):
         assert book.evaluate({"甲": value}).conclusions["空列表"] is expected
         assert book.evaluate_reference({"甲": value})["空列表"] is expected
+
+
+# ---------------------------------------------------------------- an operation failing in Python
+OVERFLOW = {"付款": "2022-03-01 10:00:00", "时长": "P3000000D",  # past year 9999 from 2022
+            "金额": "10.00", "倍数": 1e300}  # no longer roundable to cents
+OVERFLOW_HEAD = (
+    "规则书 t\n文献 规范：《规范》\n\n输入：\n  付款：时间\n  时长：时长，可选\n  标记：是否，可选\n"
+    "  金额：金额，可选\n  倍数：数，可选\n\n")
+
+
+def _outcomes(source: str, raw: dict) -> list:
+    """Each evaluator's verdict, or its error message: compiled, walker, walker traced, tracer."""
+    book = load_source(OVERFLOW_HEAD + source)
+    facts, _ = book.decoder.decode(raw)
+    now = datetime(2022, 3, 2)
+    runs = [lambda: book.evaluator.evaluate(dict(facts), now), lambda: book.walker.evaluate(dict(facts), now)[0],
+            lambda: book.walker.evaluate(dict(facts), now, trace=True)[0],
+            lambda: book.tracer.evaluate(dict(facts), now)[0], lambda: book.tracer.record(dict(facts), now)[0]]
+    out = []
+    for run in runs:
+        try:
+            out.append(run())
+        except EvaluationError as exc:
+            out.append(str(exc))
+    return out
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    # an amount times a huge 数 cannot be rounded to cents: the same, in an unread definition
+    ("结论：\n  X：是否\n  Y：金额\n\n定义 多 = 金额 × 倍数\n\n规则 R1 x：\n  依据 规范 \"1\"\n  则 X = 是\n\n"
+     "规则 R2 y：\n  依据 规范 \"1\"\n  如果 付款 早于 2000-01-01 00:00:00\n  则 Y = 多\n", {"X": True, "Y": None}),
+    # a definition no rule that applies reads: the compiled evaluator computed it anyway and failed
+    ("结论：\n  X：是否\n  Y：时间\n\n定义 远 = 付款 + 时长\n\n规则 R1 x：\n  依据 规范 \"1\"\n  则 X = 是\n\n"
+     "规则 R2 y：\n  依据 规范 \"1\"\n  如果 付款 早于 2000-01-01 00:00:00\n  则 Y = 远\n", {"X": True, "Y": None}),
+    # 且 after an absent operand: the reference evaluator goes on (否 would decide), so it fails;
+    # the compiled one stopped there (是 was out of reach) and answered
+    ("结论：\n  X：是否\n\n规则 R1 x：\n  依据 规范 \"1\"\n  如果 标记 且 付款 + 时长 晚于 付款\n  则 X = 是\n", None),
+    # the condition of a rule whose version does not apply is computed only to be shown: the
+    # tracers failed on it (only an EvaluationError was skipped)
+    ("结论：\n  X：是否\n\n版本 旧：按 付款，早于 2000-01-01 00:00:00\n\n规则 R1 x：\n  依据 规范 \"1\"\n"
+     "  适用版本 旧\n  如果 付款 + 时长 晚于 付款\n  则 X = 是\n", {"X": None}),
+])
+def test_time_arithmetic_past_the_calendar_fails_alike_in_every_evaluator(source, expected) -> None:
+    outcomes = _outcomes(source, OVERFLOW)
+    assert all(o == outcomes[0] for o in outcomes), outcomes
+    if expected is None:
+        assert "超出可表示的范围" in outcomes[0] and "时长是否过大" in outcomes[0]
+    else:
+        assert outcomes[0] == expected
