@@ -31,7 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.cases import generate  # noqa: E402
-from bench.run import NOW, SEED, _literal, best_of_alternating  # noqa: E402
+from bench.run import NOW, SEED, _literal, _pad, best_of_alternating  # noqa: E402
 from dsl import types as T  # noqa: E402
 from dsl.operations import _DATETIME_TEXT, display  # noqa: E402
 from interpreter.api import Rulebook, load_rulebook  # noqa: E402
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(cases)} 个案例，fused 与 explained 的解释逐案一致")
     for label, us in zip(("verdict（(a) 的做法）", "explained（(b) 现在的做法）", "fused（手写的合成函数）",
                           "floor（只分配 JSON）"), per):
-        print(f"  {label:<28} {us:8.1f} µs   {us / per[0]:5.2f}× verdict")
+        print(f"  {_pad(label, 30)} {us:8.1f} µs   {us / per[0]:5.2f}× verdict")
     return 0
 
 
