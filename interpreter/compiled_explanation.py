@@ -63,7 +63,7 @@ class _ExplanationGen:
     def __init__(self, program: ir.Program) -> None:
         self.p = program
         self.ns: dict[str, Any] = {
-            "display": display, "_res": E.result_text, "_br": E.bracket, "_timedelta": timedelta,
+            "display": display, "_br": E.bracket, "_timedelta": timedelta,
             "_brief": E._brief, "_calc": E.calc, "_has_arith": E.has_arithmetic,
             "_detail": E.detail, "_cond_lines": E.condition_lines,
             "_rule_view": E._rule_view, "_conclusion": E._conclusion,
@@ -298,7 +298,8 @@ class _ExplanationGen:
             b = self.operand(node.args[1], f"{st}[5][1]", ind)
             a = a if self.no_eq(node.args[0]) else f"_br({a})"
             b = b if self.no_eq(node.args[1]) else f"_br({b})"
-            self.emit(ind, f'{res} = f"{{{a}}} {sym} {{{b}}} = {{_res({st})}}"')
+            r = self.result_text(node, st, ind)
+            self.emit(ind, f'{res} = f"{{{a}}} {sym} {{{b}}} = {{{r}}}"')
             return
         if kind == "call":
             st = self.fresh("s")
@@ -307,7 +308,8 @@ class _ExplanationGen:
             self.emit(ind, "else:")
             parts = [self.operand(a, f"{st}[5][{i}]", ind + 1) for i, a in enumerate(node.args)]
             joined = "，".join(f"{{{p}}}" for p in parts)
-            self.emit(ind + 1, f'{res} = f"{{{self.const(sym)}}}（{joined}）= {{_res({st})}}"')
+            r = self.result_text(node, st, ind + 1)
+            self.emit(ind + 1, f'{res} = f"{{{self.const(sym)}}}（{joined}）= {{{r}}}"')
             return
         if kind == "op" and sym not in E._ARITH:
             self.emit(ind, f"{res} = None")
@@ -316,6 +318,15 @@ class _ExplanationGen:
             self.emit(ind, f"{res} = _calc({s}) if _has_arith({s}) else None")
             return
         self.emit(ind, f"{res} = None")
+
+    def result_text(self, node: ir.Node, st: str, ind: int) -> str:
+        """A variable holding result_text(step) for node's step `st`: a rounding note's
+        "a → b" reads as a, else the value displayed for node's static type."""
+        r = self.fresh("rt")
+        self.emit(ind, f"{r} = {st}[6]")
+        self.emit(ind, f"{r} = {r}.split({self.const('（')})[0] if {r} and {self.const('→')} in {r} "
+                       f"else {self.disp_value(node.type, st + '[1]')}")
+        return r
 
     def no_eq(self, node: ir.Node) -> bool:
         """Whether _operand's text for node cannot contain "=" (so _bracketed leaves it)."""
@@ -336,6 +347,9 @@ class _ExplanationGen:
             return r
         if isinstance(node, ir.Const) and not isinstance(node.value, timedelta):
             return self.const(display(node.value))
+        if isinstance(node, ir.MakeList) and all(isinstance(i, ir.Const) and not isinstance(i.value, timedelta)
+                                                 for i in node.items):
+            return self.const(display(tuple(i.value for i in node.items)))  # a list literal shows alike
         if kind == "param" and node.type == T.DURATION:
             return f"({s}[6] if {s}[6] and isinstance({s}[1], _timedelta) else display({s}[1]))"
         if isinstance(node, ir.Cond):

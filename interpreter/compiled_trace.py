@@ -34,7 +34,8 @@ from functools import partial
 from typing import Any
 
 from dsl import ir
-from dsl.builtins import BUILTINS
+from dsl import types as T
+from dsl.builtins import BUILTINS, LIST_EXTREMES, PAIR_EXTREMES
 from dsl.compiler import _all_rule_keys, _Gen, _guarded, _operator_text
 from dsl.operations import ROUNDING_OPS, version_active
 from dsl.operations import comprehension_sort_key as _sort_key
@@ -279,7 +280,12 @@ class _TraceGen(_Gen):
                 return v, self.step(node, v, f"({st},)")
             case ir.Builtin(name=n, args=args, type=t):
                 parts = [self.tr(a) for a in args]
-                impl = _guarded(BUILTINS[n][1](t, self.program.rounding), node.text)
+                if n in LIST_EXTREMES and len(args) == 1 and isinstance(args[0].type, T.ListType):
+                    impl = LIST_EXTREMES[n]  # what the general one does with one list, minus *args
+                elif n in PAIR_EXTREMES and len(args) == 2:
+                    impl = PAIR_EXTREMES[n]
+                else:
+                    impl = _guarded(BUILTINS[n][1](t, self.program.rounding), node.text)
                 v = self.t()
                 self.line(f"{v} = {self.global_fn('b', impl)}({', '.join(p[0] for p in parts)})")
                 return v, self.step(node, v, _tuple(p[1] for p in parts))
