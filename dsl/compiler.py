@@ -24,7 +24,13 @@ from dsl import ir
 from dsl.builtins import BUILTINS, LIST_EXTREMES, PAIR_EXTREMES
 from dsl.operations import ROUNDING_MODES, cell_matches, make_ops, version_active
 from dsl.operations import comprehension_sort_key as _sort_key
-from dsl.runtime_errors import OPERATION_ERRORS, EvaluationError, RuleConflict, operation_failed
+from dsl.runtime_errors import (
+    OPERATION_ERRORS,
+    EvaluationError,
+    RuleConflict,
+    describe,
+    operation_failed,
+)
 from dsl.types import BOOL as _BOOL
 from dsl.types import DATE, DATETIME, DURATION, MONEY, NUMBER
 from dsl.values import CENT, Percent
@@ -33,7 +39,7 @@ _ORDERED_SCALARS = {DATE, DATETIME, DURATION, MONEY, NUMBER}
 
 _SAFE_BUILTINS = {"tuple": tuple, "any": any, "all": all, "sorted": sorted, "len": len, "int": int,
                   "None": None, "True": True, "False": False, "TypeError": TypeError}
-_MAY_RAISE = {"日期序列", "四舍五入", "平均", "求和"}
+_MAY_RAISE = {"日期序列", "四舍五入", "平均", "求和", "比率"}
 _SIMPLE_KINDS = {"input", "param", "define", "conclusion", "local", "now"}
 #: built-ins that only read their list argument: a comprehension need not be frozen to a tuple
 _READS_LIST = {"最早", "最晚", "最小", "最大", "求和", "平均", "计数"}
@@ -90,6 +96,10 @@ class _Gen:
         #: while generating a function: the names it reads (to see whether it needs evaluate's locals)
         self.used: set[str] | None = None
         self.input_defaults = {i.name: i.default for i in program.inputs if i.default is not None}
+        #: what reading a name evaluates, for `_may_raise`
+        self.named_exprs: dict[tuple[str, str], ir.Node] = {
+            **{("define", n): d.expr for n, d in program.definitions.items()},
+            **{("input", n): e for n, e in self.input_defaults.items()}}
         self.defaulted_inputs = {i.name for i in program.inputs
                                  if isinstance(i.default, ir.Const) and i.default.value is not None
                                  or isinstance(i.default, (ir.MakeList, ir.MakeRecord))
@@ -185,7 +195,7 @@ class _Gen:
             return False
         found = self._may_raise.get(id(node))
         if found is None:
-            found = self._may_raise[id(node)] = _may_raise(node, self.program.functions)
+            found = self._may_raise[id(node)] = _may_raise(node, self.program.functions, named=self.named_exprs)
         return found
 
     def truth(self, node: ir.Node, env: dict[str, str]) -> str:
@@ -689,7 +699,14 @@ class _Gen:
         for spec in p.inputs:
             if spec.default is not None:
                 ident = self.var(spec.name)
-                self.emit(f"if {ident} is None: {ident} = {self.ex(spec.default, {})}")
+                if self.may_raise(spec.default):  # as a definition: its failure waits to be read
+                    self.emit(f"if {ident} is None:")
+                    self.emit(f"try: {ident} = {self.ex(spec.default, {})}", 2)
+                    self.emit(f"except EvaluationError as failure: {ident} = _Failed(failure)", 2)
+                    self.emit(f"except OPERATION_ERRORS as failure: {ident} = _Failed(_operation_failed(failure))", 2)
+                    self.deferred.add(spec.name)
+                else:
+                    self.emit(f"if {ident} is None: {ident} = {self.ex(spec.default, {})}")
         if not closed:
             for spec in p.functions.values():
                 self.function(spec)
@@ -744,15 +761,20 @@ def _force(value: Any) -> Any:
     return value
 
 
-def _may_raise(node: ir.Node | None, functions: dict[str, Any], calling: frozenset[str] = frozenset()) -> bool:
+def _may_raise(node: ir.Node | None, functions: dict[str, Any], calling: frozenset[str] = frozenset(),
+               named: dict[tuple[str, str], ir.Node] | None = None) -> bool:
     """Whether evaluating the expression can fail: a built-in that can, a 唯一 decision table
-    (its rows can disagree), a 函数/决策表 whose body can, or time arithmetic (`_leaves_calendar`).
-    Where it can, the compiled code evaluates what the reference evaluator evaluates, so both
-    fail, or neither."""
+    (its rows can disagree), a 函数/决策表 whose body can, arithmetic an input can push out of
+    range (`_leaves_calendar`), or reading a 定义 or a defaulted input whose expression can (its
+    failure is kept until it is read; `named` holds those expressions by (kind, name)). Where it can, the compiled code evaluates what the reference evaluator
+    evaluates, so both fail, or neither."""
     def walk(x: ir.Node | None) -> bool:
-        return _may_raise(x, functions, calling)
+        return _may_raise(x, functions, calling, named)
 
     match node:
+        case ir.Var(kind="define" | "input" as kind, name=n) if named and f"{kind}:{n}" not in calling:
+            expr = named.get((kind, n))
+            return expr is not None and _may_raise(expr, functions, calling | {f"{kind}:{n}"}, named)
         case None | ir.Const() | ir.Var():
             return False
         case ir.CallUser(name=n, args=args):
@@ -763,11 +785,12 @@ def _may_raise(node: ir.Node | None, functions: dict[str, Any], calling: frozens
                 return True
             inner = calling | {n}
             if isinstance(spec, ir.FunctionSpec):
-                return _may_raise(spec.body, functions, inner)
+                return _may_raise(spec.body, functions, inner, named)
             if spec.hit_policy == "唯一" and len(spec.rows) > 1:
                 return True
-            return any(_may_raise(v, functions, inner) for row in spec.rows for cell in row.cells for v in cell.values) \
-                or any(_may_raise(row.result, functions, inner) for row in spec.rows)
+            return any(_may_raise(v, functions, inner, named)
+                       for row in spec.rows for cell in row.cells for v in cell.values) \
+                or any(_may_raise(row.result, functions, inner, named) for row in spec.rows)
         case ir.Builtin(name=n, args=args):
             return n in _MAY_RAISE or any(walk(a) for a in args)
         case ir.Op(args=args):
@@ -791,7 +814,7 @@ def _may_raise(node: ir.Node | None, functions: dict[str, Any], calling: frozens
 
 #: operations on times and durations whose result can fall outside what Python represents
 #: (years 1–9999, durations under a billion days) when an input holds an absurd duration
-_CALENDAR_KEYS = frozenset({"date_add", "date_sub", "dur_mul_num", "num_mul_dur"})
+_CALENDAR_KEYS = frozenset({"date_add", "date_sub", "dur_mul_num", "num_mul_dur", "dur_div_num"})
 #: amounts rounded to cents: a product or quotient past 28 significant digits cannot be
 #: (decimal.InvalidOperation), reachable when the other operand is an input such as 数 1e300
 _ROUNDED_MONEY = frozenset({*_ROUNDED_PRODUCTS, "money_div_num"})
@@ -799,7 +822,8 @@ _ROUNDED_MONEY = frozenset({*_ROUNDED_PRODUCTS, "money_div_num"})
 
 def _leaves_calendar(node: ir.Op) -> bool:
     """Whether the operation can raise on values an input can hold: 时间/日期 ± 时长, 时长 ± 时长,
-    时长 × 数 (OverflowError; not 时间 − 时间: any two times are less than a billion days apart),
+    时长 × 数, 时长 ÷ 数 (OverflowError, InvalidOperation; not 时间 − 时间: any two times are less
+    than a billion days apart),
     or 金额 × / ÷ a value that is not a constant or parameter (InvalidOperation)."""
     if node.key in _CALENDAR_KEYS:
         return True
@@ -885,7 +909,7 @@ def _guarded(impl: Callable[..., Any], text: str) -> Callable[..., Any]:
         try:
             return impl(*args)
         except (ValueError, ArithmeticError) as exc:
-            raise EvaluationError(f"计算「{text}」失败：{exc}") from None
+            raise EvaluationError(f"计算「{text}」失败：{describe(exc)}") from None
 
     return call
 

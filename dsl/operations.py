@@ -263,7 +263,7 @@ def exact_product(key: str, a: Any, b: Any) -> Decimal | None:
     return None
 
 
-#: display() of naive datetimes (strftime is the costliest part of an explanation)
+#: display() of naive datetimes (formatting them was the costliest part of an explanation)
 _DATETIME_TEXT: dict[datetime, str] = {}
 
 

@@ -14,13 +14,18 @@ class EvaluationError(Exception):
 OPERATION_ERRORS = (ArithmeticError, ValueError, TypeError, AttributeError, KeyError)
 
 
+def describe(exc: BaseException) -> str:
+    """What went wrong in an operation, in words (decimal's own text is its class in brackets)."""
+    if isinstance(exc, InvalidOperation):
+        return "结果超出可计算的精度（28 位有效数字），请检查输入的金额、数或时长是否过大（InvalidOperation）"
+    if isinstance(exc, OverflowError):  # time arithmetic past year 9999, or a duration past a billion days
+        return f"时间或时长超出可表示的范围（时间须在公元 1 至 9999 年之间），请检查输入的时长或数是否过大（OverflowError: {exc}）"
+    return str(exc)
+
+
 def operation_failed(exc: BaseException) -> EvaluationError:
-    if isinstance(exc, OverflowError):  # time arithmetic past year 9999 (an absurd duration)
-        return EvaluationError(f"求值失败：时间或时长超出可表示的范围（时间须在公元 1 至 9999 年之间，"
-                               f"请检查输入的时长是否过大）（{type(exc).__name__}: {exc}）")
-    if isinstance(exc, InvalidOperation):  # an amount past 28 significant digits, rounded to cents
-        return EvaluationError("求值失败：金额或数值超出可计算的精度（28 位有效数字），请检查输入的数是否过大"
-                               "（InvalidOperation）")
+    if isinstance(exc, (InvalidOperation, OverflowError)):
+        return EvaluationError(f"求值失败：{describe(exc)}")
     return EvaluationError(f"求值失败：{type(exc).__name__}: {exc}")
 
 

@@ -86,6 +86,12 @@ _UNIT_SECONDS = {"天": 86400, "日": 86400, "小时": 3600, "小時": 3600, "�
                  "分钟": 60, "分鐘": 60, "分": 60, "秒": 1}
 
 
+#: amounts an input may hold: below a thousand trillion yuan, so that sums, products with a
+#: rulebook's constants and their rounding to cents stay far inside the 28 digits of Decimal
+MONEY_DIGITS = 15
+MONEY_LIMIT = Decimal(10) ** MONEY_DIGITS
+
+
 def parse_money(text: str) -> Decimal:
     m = _MONEY.match(text)
     if not m:
@@ -93,10 +99,9 @@ def parse_money(text: str) -> Decimal:
     value = Decimal(m.group(1))
     if value.as_tuple().exponent < -2:  # type: ignore[operator]
         raise ValueSyntaxError(f"金额「{text}」精确到分以下，金额最多两位小数")
-    try:
-        return value.quantize(CENT)
-    except InvalidOperation:  # more digits than the decimal context holds
-        raise ValueSyntaxError(f"金额「{text}」过大") from None
+    if abs(value) >= MONEY_LIMIT:
+        raise ValueSyntaxError(f"金额「{text}」过大：金额最多 {MONEY_DIGITS} 位整数")
+    return value.quantize(CENT)
 
 
 def parse_number(text: str) -> Decimal:

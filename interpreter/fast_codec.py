@@ -55,8 +55,9 @@ class _Decline(Exception):
 _SAFE_BUILTINS = {"type": type, "len": len, "tuple": tuple, "dict": dict, "str": str,
                   "list": list, "None": None, "True": True, "False": False, "Exception": Exception}
 _CACHE_LIMIT = 4096
-_MONEY_PLAIN = re.compile(r"[0-9]{1,18}\.[0-9]{2}")
-_MONEY_SPELLED = re.compile(r"[¥￥]?([0-9]{1,18})(?:\.([0-9]{1,2}))?元?")
+# at most MONEY_DIGITS integer digits (dsl.values): longer amounts take the codec, which refuses them
+_MONEY_PLAIN = re.compile(r"[0-9]{1,15}\.[0-9]{2}")
+_MONEY_SPELLED = re.compile(r"[¥￥]?([0-9]{1,15})(?:\.([0-9]{1,2}))?元?")
 _YEN = ("¥", "￥")
 #: characters 4, 7, 10, 13 and 16 of the canonical times (codec._parse_datetime_fast's test)
 _SEPARATORS = frozenset({"-- ::", "--T::"})
@@ -446,9 +447,8 @@ def _enc_money(value: Any) -> Any:
 
 
 def _enc_datetime(value: Any) -> Any:
-    # strftime("%Y-%m-%d %H:%M:%S") spells whole seconds of years ≥ 1000 like isoformat(" ")
-    if type(value) is datetime and not value.microsecond and value.tzinfo is None \
-            and value.year >= 1000:
+    # format_datetime spells a naive whole-second time as isoformat(" ") does
+    if type(value) is datetime and not value.microsecond and value.tzinfo is None:
         return value.isoformat(" ")
     return encode_value(value, DATETIME)
 
@@ -531,11 +531,11 @@ def _inline_encoding(t: AnyType, fallback: str) -> str:
     if t == MONEY:
         return f"(str(x.quantize(_CENT, _HALF_UP)) if type(x) is _Decimal else {fallback}(x))"
     if t == DATETIME:
-        # x.isoformat(" ") for naive whole-second times of years ≥ 1000, in pieces
+        # x.isoformat(" ") for naive whole-second times, in pieces
         text = ("f'{_dates(x.toordinal()) or _date_text(x)} "
                 "{_two[x.hour]}:{_two[x.minute]}:{_two[x.second]}'")
         return (f"({text} if type(x) is _datetime and not x.microsecond and x.tzinfo is None"
-                f" and x.year >= 1000 else {fallback}(x))")
+                f" else {fallback}(x))")
     if t in (BOOL, TEXT) or isinstance(t, EnumType):
         return f"(x if x is True or x is False or type(x) is str else {fallback}(x))"
     if isinstance(t, ListType) and (t.element == TEXT or isinstance(t.element, EnumType)):

@@ -15,7 +15,7 @@ from dsl import types as T
 from dsl.builtins import BUILTINS
 from dsl.operations import ROUNDING_OPS, cell_matches, comprehension_sort_key, make_ops
 from dsl.operations import version_active as _version_active
-from dsl.runtime_errors import OPERATION_ERRORS, EvaluationError, operation_failed
+from dsl.runtime_errors import OPERATION_ERRORS, EvaluationError, describe, operation_failed
 from interpreter.trace import ConclusionTrace, Step, Trace, VersionCheck
 from interpreter.tracing import (
     ITERATION_NOTE,
@@ -125,7 +125,7 @@ class _Run:
                 try:
                     return self.w.builtin(node)(*values)
                 except (ValueError, ArithmeticError) as exc:
-                    raise EvaluationError(f"计算「{node.text}」失败：{exc}") from None
+                    raise EvaluationError(f"计算「{node.text}」失败：{describe(exc)}") from None
             case ir.CallUser(name=n, args=args):
                 values = [self.ev(a, env) for a in args]
                 mark = len(self.stack)

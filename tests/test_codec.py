@@ -63,6 +63,25 @@ def test_money_below_cents_and_garbage() -> None:
     assert "过大" in str(error_of("9" * 40, MONEY))
 
 
+@pytest.mark.parametrize("raw", ["9" * 16 + ".00", "9" * 16, "¥" + "9" * 16 + "元", "-" + "9" * 16])
+def test_money_has_at_most_fifteen_integer_digits(raw: str) -> None:
+    # far inside Decimal's 28 digits, so sums, products with a rulebook's constants and their
+    # rounding to cents cannot fail (26 digits used to pass, and 金额 + 金额 then crashed)
+    assert "最多 15 位整数" in str(error_of(raw, MONEY))
+    assert decode_value("9" * 15 + ".99", MONEY, "x") == Decimal("9" * 15 + ".99")
+
+
+def test_the_fast_decoder_refuses_the_same_amounts() -> None:
+    from interpreter.api import load_rulebook
+    from interpreter.errors import CaseError
+
+    book = load_rulebook("shipping")
+    case = {"订单号": "1", "付款时间": "2022-01-22 10:00:00", "实付金额": "9" * 15 + ".00"}
+    assert book.decoder.decode(case)[0]["实付金额"] == Decimal("9" * 15)
+    with pytest.raises(CaseError, match="最多 15 位整数"):
+        book.decoder.decode(dict(case, 实付金额="9" * 16 + ".00"))
+
+
 def test_bool_is_not_a_number() -> None:
     error_of(True, NUMBER)
     error_of(False, MONEY)

@@ -153,15 +153,16 @@ def test_lists_compare_for_equality_with_empty_list():
 
 # ---------------------------------------------------------------- an operation failing in Python
 OVERFLOW = {"付款": "2022-03-01 10:00:00", "时长": "P3000000D",  # past year 9999 from 2022
-            "金额": "10.00", "倍数": 1e300}  # no longer roundable to cents
+            "金额": "10.00", "倍数": 1e300, "小数": 1e-300}  # no longer roundable to cents
 OVERFLOW_HEAD = (
     "规则书 t\n文献 规范：《规范》\n\n输入：\n  付款：时间\n  时长：时长，可选\n  标记：是否，可选\n"
-    "  金额：金额，可选\n  倍数：数，可选\n\n")
+    "  金额：金额，可选\n  倍数：数，可选\n  小数：数，可选\n  可选时间：时间，可选\n\n")
+UNREAD = "\n\n规则 R2 y：\n  依据 规范 \"1\"\n  如果 付款 早于 2000-01-01 00:00:00\n"
 
 
-def _outcomes(source: str, raw: dict) -> list:
+def _outcomes(source: str, raw: dict, head: str = OVERFLOW_HEAD) -> list:
     """Each evaluator's verdict, or its error message: compiled, walker, walker traced, tracer."""
-    book = load_source(OVERFLOW_HEAD + source)
+    book = load_source(head + source)
     facts, _ = book.decoder.decode(raw)
     now = datetime(2022, 3, 2)
     runs = [lambda: book.evaluator.evaluate(dict(facts), now), lambda: book.walker.evaluate(dict(facts), now)[0],
@@ -190,11 +191,38 @@ def _outcomes(source: str, raw: dict) -> list:
     # tracers failed on it (only an EvaluationError was skipped)
     ("结论：\n  X：是否\n\n版本 旧：按 付款，早于 2000-01-01 00:00:00\n\n规则 R1 x：\n  依据 规范 \"1\"\n"
      "  适用版本 旧\n  如果 付款 + 时长 晚于 付款\n  则 X = 是\n", {"X": None}),
+    # a failing definition read after an absent operand (the compiled code once stopped there)
+    ("结论：\n  Y：时长\n\n定义 远 = 付款 + 时长\n\n规则 R1 x：\n  依据 规范 \"1\"\n  则 Y = 可选时间 - 远\n", None),
+    ("结论：\n  X：是否\n\n定义 远 = 付款 + 时长\n\n规则 R1 x：\n  依据 规范 \"1\"\n  如果 标记 且 远 晚于 付款\n"
+     "  则 X = 是\n", None),
+    # 时长 ÷ a tiny 数, and 比率 of a huge one, in unread definitions
+    ("结论：\n  X：是否\n  Y：时长\n\n定义 短 = 时长 ÷ 小数\n\n规则 R1 x：\n  依据 规范 \"1\"\n  则 X = 是" + UNREAD
+     + "  则 Y = 短\n", {"X": True, "Y": None}),
+    ("结论：\n  X：是否\n  Y：百分比\n\n定义 率 = 比率（倍数，1）\n\n规则 R1 x：\n  依据 规范 \"1\"\n  则 X = 是" + UNREAD
+     + "  则 Y = 率\n", {"X": True, "Y": None}),
 ])
 def test_time_arithmetic_past_the_calendar_fails_alike_in_every_evaluator(source, expected) -> None:
     outcomes = _outcomes(source, OVERFLOW)
     assert all(o == outcomes[0] for o in outcomes), outcomes
     if expected is None:
-        assert "超出可表示的范围" in outcomes[0] and "时长是否过大" in outcomes[0]
+        assert "超出可表示的范围" in outcomes[0] and "时长或数是否过大" in outcomes[0]
     else:
         assert outcomes[0] == expected
+
+
+def test_a_builtin_past_decimal_precision_says_so_in_words() -> None:
+    source = "结论：\n  Y：百分比\n\n规则 R1 x：\n  依据 规范 \"1\"\n  则 Y = 比率（倍数，1）\n"
+    outcomes = _outcomes(source, OVERFLOW)
+    assert all(o == outcomes[0] for o in outcomes), outcomes
+    assert outcomes[0].startswith("计算「比率（倍数，1）」失败：结果超出可计算的精度"), outcomes[0]
+
+
+def test_an_input_default_that_fails_is_reported_only_where_read() -> None:
+    # the compiled code computed every default before anything else
+    head = OVERFLOW_HEAD.replace("  可选时间：时间，可选\n", "  可选时间：时间，可选\n  远期：时间，默认 付款 + 时长\n")
+    unread = "结论：\n  X：是否\n  Y：时间\n\n规则 R1 x：\n  依据 规范 \"1\"\n  则 X = 是" + UNREAD + "  则 Y = 远期\n"
+    outcomes = _outcomes(unread, OVERFLOW, head)
+    assert outcomes == [{"X": True, "Y": None}] * 5, outcomes
+    read = "结论：\n  Y：时间\n\n规则 R1 x：\n  依据 规范 \"1\"\n  则 Y = 远期\n"
+    outcomes = _outcomes(read, OVERFLOW, head)
+    assert all(o == outcomes[0] for o in outcomes) and "超出可表示的范围" in outcomes[0], outcomes
