@@ -324,6 +324,7 @@ class Checker:
             else:
                 result_type = u
             rows.append(ir.RowSpec(tuple(cells), result, row.span.line if row.span else 0))
+        self._unified_branches(result_type, (r.result for r in rows), f"决策表「{f.name}」的另一行结果是时间")
         t = T.ListType(result_type) if f.hit_policy == "全部" else result_type
         spec = ir.TableSpec(f.name, params, t, f.hit_policy, tuple(rows), f.span)
         for d in analyse_table(spec):
@@ -633,13 +634,12 @@ class Checker:
         if node.type == T.DATE:
             hint = (f"写出时刻，如「{node.text} 00:00:00」" if literal
                     else f"要当天零点的时间，写成「零点（{node.text}）」")
-            self.error(f"{where}，这里给的是日期「{node.text}」：日期不会自动当作时间（与时间比较会失败或不相等，"
-                       "加时长只按整天计，作为结论输出时没有时刻）", node.span, hint, code="date-as-time")
+            self.error(f"{where}，这里给的是日期「{node.text}」：{_DATE_STAYS}", node.span, hint, code="date-as-time")
         else:  # a list or record holding dates where times are expected
             hint = ("给其中的日期写出时刻，如「2022-02-08 00:00:00」" if literal
                     else "要当天零点的时间，对其中的日期写「零点（…）」，如「[零点（d） 对于 d 属于 日期列表]」")
-            self.error(f"{where}，这里给的「{node.text}」（{node.type}）含日期：日期不会自动当作时间（与时间比较会失败"
-                       "或不相等，加时长只按整天计）", node.span, hint, code="date-as-time")
+            self.error(f"{where}，这里给的「{node.text}」（{node.type}）含日期：{_DATE_STAYS}", node.span, hint,
+                       code="date-as-time")
 
     def _unified_branches(self, u: T.AnyType, nodes: Iterable[ir.Node], where: str) -> None:
         for n in nodes:
@@ -693,6 +693,8 @@ class Checker:
                     self.error(f"不能计算 {left.type} {op} {right.type}", span,
                                _arith_hint(op, left.type, right.type))
                     return ir.Op("add", (left, right), T.ANY, text, op, span)
+                if sig[0] == "list_concat":
+                    self._unified_branches(sig[1], (left, right), "「+」的另一边是时间列表")
                 return ir.Op(sig[0], (left, right), sig[1], text, op, span)
             case ast.Compare(op=op, word=w, left=l, right=r):
                 left, right = self.lower(l, env), self.lower(r, env)
@@ -827,6 +829,10 @@ class Checker:
         if isinstance(coll.type, T.ListType):
             if not (T.compatible(coll.type.element, item.type) or T.compatible(item.type, coll.type.element)):
                 self.error(f"「{what}」两边类型不符：{item.type} 与 {coll.type}", item.span)
+            elif {coll.type.element, item.type} == {T.DATE, T.DATETIME}:  # a time never equals a date
+                self.error(f"「{what}」一边是时间、一边是日期：时间与日期比较相等总为否", item.span,
+                           "要比较所在的日子，对时间写「日期（…）」；要比较零点，对日期写「零点（…）」",
+                           code="date-as-time")
         elif coll.type != T.ANY:
             self.error(f"「{what}」需要一个列表，「{coll.text}」是 {coll.type}", coll.span)
 
@@ -876,6 +882,8 @@ class Checker:
             if isinstance(result, str):
                 self.error(f"函数「{f}」：{result}", span, f"「{f}」：{BUILTINS[f][2]}")
                 result = T.ANY
+            elif len(args) > 1:  # 最早（日，付款）: the picked 日期 would stand for a 时间
+                self._unified_branches(result, args, f"「{f}」的另一个参数是时间")
             return ir.Builtin(f, tuple(args), result, text, span)
         sym = self.symbols.get(f)
         if sym is None or sym.kind != "function":
@@ -932,6 +940,9 @@ def _dates_for_times(expected: T.AnyType, found: T.AnyType) -> bool:
                    for f in found.fields)
     return False
 
+
+#: why a 日期 cannot stand where a 时间 is declared
+_DATE_STAYS = "日期不会自动换成时间（在要时间的地方它与时间比较相等总为否、比较大小可能失败、加时长只按整天计、输出没有时刻）"
 
 _KIND_CN = {"input": "输入", "param": "参数", "define": "定义", "conclusion": "结论", "function": "函数",
             "tier": "层级", "level": "层级值", "version": "版本", "local": "局部变量"}

@@ -264,6 +264,30 @@ def test_a_date_literal_for_a_time_is_an_error_that_asks_for_the_clock():
     assert d.hint == "给其中的日期写出时刻，如「2022-02-08 00:00:00」"
 
 
+@pytest.mark.parametrize(("conclusion", "body", "where"), [
+    ("结果：时间", "最早（活动日，付款）", "「最早」的另一个参数是时间"),
+    ("结果：列表（时间）", "时间列 + 日列", "「+」的另一边是时间列表"),
+    ("结果：时间", "取（付款）", "决策表「取」的另一行结果是时间"),
+])
+def test_dates_that_would_reach_times_through_unification_are_errors(conclusion, body, where):
+    # the unified type is 时间, the value picked could be the 日期: 最早（活动日，付款） + 36小时
+    # moved a date by whole days, and printed it without a clock
+    table = "决策表 取（t：时间），命中 首个：\n  | < 2022-01-01 00:00:00 | => t\n  | - | => 活动日\n\n"
+    src = rule(f"  则 结果 = {body}", conclusion,
+               "  付款：时间\n  活动日：日期\n  时间列：列表（时间）\n  日列：列表（日期）\n")
+    src = src.replace("规则 R-1", table + "规则 R-1", 1)
+    d = only(diagnostics(src), ERROR, where)
+    assert d.code == "date-as-time"
+
+
+def test_a_time_among_dates_is_an_error_since_it_never_equals_one():
+    d = only(diagnostics(rule("  则 结果 = 付款 属于 [2022-03-01]", "结果：是否", "  付款：时间\n")), ERROR,
+             "一边是时间、一边是日期")
+    assert d.code == "date-as-time" and "日期（…）" in d.hint
+    assert not any(x.severity == ERROR for x in diagnostics(
+        rule("  则 结果 = 日期（付款） 属于 [2022-03-01]", "结果：是否", "  付款：时间\n")))
+
+
 @pytest.mark.parametrize(("conclusion", "body", "refused"), [
     ("结果：列表（时间）", "日列", True),
     ("结果：列表（时间）", "[d 对于 d 属于 日列]", True),
