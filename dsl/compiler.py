@@ -33,7 +33,7 @@ from dsl.runtime_errors import (
 )
 from dsl.types import BOOL as _BOOL
 from dsl.types import DATE, DATETIME, DURATION, MONEY, NUMBER
-from dsl.values import CENT, Percent
+from dsl.values import CENT, MONEY_CONTEXT, Percent
 
 _ORDERED_SCALARS = {DATE, DATETIME, DURATION, MONEY, NUMBER}
 
@@ -114,6 +114,7 @@ class _Gen:
         #: definitions that hold their error (`_Failed`) until read (see `definition`)
         self.deferred: set[str] = set()
         self._may_raise: dict[int, bool] = {}  # per IR node (the program keeps them alive)
+        self._named_may_raise: dict[tuple[str, str], bool] = {}  # per definition and defaulted input
         self.ns.update({"EvaluationError": EvaluationError, "_Failed": _Failed, "_force": _force,
                         "OPERATION_ERRORS": OPERATION_ERRORS, "_operation_failed": operation_failed})
         self.helpers: list[str] = []
@@ -195,7 +196,8 @@ class _Gen:
             return False
         found = self._may_raise.get(id(node))
         if found is None:
-            found = self._may_raise[id(node)] = _may_raise(node, self.program.functions, named=self.named_exprs)
+            found = self._may_raise[id(node)] = _may_raise(node, self.program.functions, named=self.named_exprs,
+                                                           memo=self._named_may_raise)
         return found
 
     def truth(self, node: ir.Node, env: dict[str, str]) -> str:
@@ -368,7 +370,7 @@ class _Gen:
         else:
             product = f"{money} * {factor}" if key.startswith("money") else f"{factor} * {money}"
         mode = self.const(ROUNDING_MODES[self.program.rounding])
-        expr = f"({product}).quantize({self.const(CENT)}, {mode})"
+        expr = f"({product}).quantize({self.const(CENT)}, {mode}, {self.const(MONEY_CONTEXT)})"
         guard = [f"{first} is None" for first, node in ((fa, a), (fb, b)) if not self.never_none(node)]
         return f"(None if {' or '.join(guard)} else {expr})" if guard else expr
 
@@ -696,6 +698,10 @@ class _Gen:
             ident = self.var(spec.name)
             self.emit(f"{ident} = _get({self.const(spec.name)})")
         body_start = len(self.lines)
+        # which names hold their failure until read, known before any code reading them is written
+        # (function and table bodies come before the definitions)
+        self.deferred |= {n for n, e in self.input_defaults.items() if self.may_raise(e)}
+        self.deferred |= {n for n, d in p.definitions.items() if self.may_raise(d.expr)}
         for spec in p.inputs:
             if spec.default is not None:
                 ident = self.var(spec.name)
@@ -762,19 +768,27 @@ def _force(value: Any) -> Any:
 
 
 def _may_raise(node: ir.Node | None, functions: dict[str, Any], calling: frozenset[str] = frozenset(),
-               named: dict[tuple[str, str], ir.Node] | None = None) -> bool:
+               named: dict[tuple[str, str], ir.Node] | None = None,
+               memo: dict[tuple[str, str], bool] | None = None) -> bool:
     """Whether evaluating the expression can fail: a built-in that can, a 唯一 decision table
     (its rows can disagree), a 函数/决策表 whose body can, arithmetic an input can push out of
     range (`_leaves_calendar`), or reading a 定义 or a defaulted input whose expression can (its
-    failure is kept until it is read; `named` holds those expressions by (kind, name)). Where it can, the compiled code evaluates what the reference evaluator
+    failure is kept until it is read; `named` holds those expressions by (kind, name), `memo`
+    their answers: definitions reading the ones before them would otherwise be walked
+    exponentially often). Where it can, the compiled code evaluates what the reference evaluator
     evaluates, so both fail, or neither."""
     def walk(x: ir.Node | None) -> bool:
-        return _may_raise(x, functions, calling, named)
+        return _may_raise(x, functions, calling, named, memo)
 
     match node:
         case ir.Var(kind="define" | "input" as kind, name=n) if named and f"{kind}:{n}" not in calling:
-            expr = named.get((kind, n))
-            return expr is not None and _may_raise(expr, functions, calling | {f"{kind}:{n}"}, named)
+            found = None if memo is None else memo.get((kind, n))
+            if found is None:
+                expr = named.get((kind, n))
+                found = expr is not None and _may_raise(expr, functions, calling | {f"{kind}:{n}"}, named, memo)
+                if memo is not None:
+                    memo[(kind, n)] = found
+            return found
         case None | ir.Const() | ir.Var():
             return False
         case ir.CallUser(name=n, args=args):
@@ -785,12 +799,12 @@ def _may_raise(node: ir.Node | None, functions: dict[str, Any], calling: frozens
                 return True
             inner = calling | {n}
             if isinstance(spec, ir.FunctionSpec):
-                return _may_raise(spec.body, functions, inner, named)
+                return _may_raise(spec.body, functions, inner, named, memo)
             if spec.hit_policy == "唯一" and len(spec.rows) > 1:
                 return True
-            return any(_may_raise(v, functions, inner, named)
+            return any(_may_raise(v, functions, inner, named, memo)
                        for row in spec.rows for cell in row.cells for v in cell.values) \
-                or any(_may_raise(row.result, functions, inner, named) for row in spec.rows)
+                or any(_may_raise(row.result, functions, inner, named, memo) for row in spec.rows)
         case ir.Builtin(name=n, args=args):
             return n in _MAY_RAISE or any(walk(a) for a in args)
         case ir.Op(args=args):
@@ -824,12 +838,12 @@ def _leaves_calendar(node: ir.Op) -> bool:
     """Whether the operation can raise on values an input can hold: 时间/日期 ± 时长, 时长 ± 时长,
     时长 × 数, 时长 ÷ 数 (OverflowError, InvalidOperation; not 时间 − 时间: any two times are less
     than a billion days apart),
-    or 金额 × / ÷ a value that is not a constant or parameter (InvalidOperation)."""
+    or 金额 × / ÷ a value that is not a constant (InvalidOperation past MONEY_RESULT_DIGITS; a
+    parameter is not constant: `--param` can set it)."""
     if node.key in _CALENDAR_KEYS:
         return True
     if node.key in _ROUNDED_MONEY:
-        return not all(isinstance(a, ir.Const) or (isinstance(a, ir.Var) and a.kind == "param")
-                       for a in node.args if a.type != MONEY)
+        return not all(isinstance(a, ir.Const) for a in node.args if a.type != MONEY)
     return node.key in ("add", "sub") and node.type in (DATETIME, DATE, DURATION) \
         and not all(a.type in (DATETIME, DATE) for a in node.args)
 

@@ -20,6 +20,7 @@ from typing import Any
 from dsl import types as T
 from dsl.values import (
     CENT,
+    MONEY_CONTEXT,
     Percent,
     format_date,
     format_datetime,
@@ -125,7 +126,7 @@ def make_ops(rounding: str = "四舍五入") -> dict[str, Callable[..., Any]]:
     mode = ROUNDING_MODES[rounding]
 
     def rnd(x: Decimal) -> Decimal:
-        return x.quantize(CENT, rounding=mode)
+        return x.quantize(CENT, rounding=mode, context=MONEY_CONTEXT)
 
     def strict(fn: Callable[..., Any]) -> Callable[..., Any]:
         def op(a: Any, b: Any) -> Any:

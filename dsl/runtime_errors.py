@@ -17,7 +17,8 @@ OPERATION_ERRORS = (ArithmeticError, ValueError, TypeError, AttributeError, KeyE
 def describe(exc: BaseException) -> str:
     """What went wrong in an operation, in words (decimal's own text is its class in brackets)."""
     if isinstance(exc, InvalidOperation):
-        return "结果超出可计算的精度（28 位有效数字），请检查输入的金额、数或时长是否过大（InvalidOperation）"
+        return ("结果超出可计算的范围（算出的金额最多 20 位整数，数最多 28 位有效数字），"
+                "请检查输入或参数的金额、数或时长是否过大（InvalidOperation）")
     if isinstance(exc, OverflowError):  # time arithmetic past year 9999, or a duration past a billion days
         return f"时间或时长超出可表示的范围（时间须在公元 1 至 9999 年之间），请检查输入的时长或数是否过大（OverflowError: {exc}）"
     return str(exc)

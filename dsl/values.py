@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 from attrs import frozen
 
@@ -90,6 +90,11 @@ _UNIT_SECONDS = {"天": 86400, "日": 86400, "小时": 3600, "小時": 3600, "�
 #: rulebook's constants and their rounding to cents stay far inside the 28 digits of Decimal
 MONEY_DIGITS = 15
 MONEY_LIMIT = Decimal(10) ** MONEY_DIGITS
+#: an amount computed and rounded to cents (金额 × 数 …) has at most 20 integer digits: past
+#: that, rounding fails (InvalidOperation) where the amount is made, instead of sums of such
+#: amounts losing their cents to Decimal's 28 digits and failing only when written out
+MONEY_RESULT_DIGITS = 20
+MONEY_CONTEXT = Context(prec=MONEY_RESULT_DIGITS + 2)
 
 
 def parse_money(text: str) -> Decimal:

@@ -41,6 +41,8 @@ from dsl.types import (
     Type,
 )
 from dsl.values import (
+    MONEY_DIGITS,
+    MONEY_LIMIT,
     Percent,
     TierValue,
     ValueSyntaxError,
@@ -265,6 +267,8 @@ def _is_number(raw: Any) -> bool:
 
 def _dec_money(raw: Any, path: PathNode, warnings: _Warnings) -> Decimal:
     if _is_number(raw):
+        if abs(raw) >= MONEY_LIMIT:
+            raise _fail(MONEY, raw, path, f"金额过大：金额最多 {MONEY_DIGITS} 位整数，并请写成字符串")
         raise _fail(MONEY, raw, path,
                     f'金额请写成字符串，如 "{_money_hint(raw)}"——数字（浮点数）会丢失分')
     text = _check_text(MONEY, raw, path)

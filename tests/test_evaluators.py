@@ -214,7 +214,7 @@ def test_a_builtin_past_decimal_precision_says_so_in_words() -> None:
     source = "结论：\n  Y：百分比\n\n规则 R1 x：\n  依据 规范 \"1\"\n  则 Y = 比率（倍数，1）\n"
     outcomes = _outcomes(source, OVERFLOW)
     assert all(o == outcomes[0] for o in outcomes), outcomes
-    assert outcomes[0].startswith("计算「比率（倍数，1）」失败：结果超出可计算的精度"), outcomes[0]
+    assert outcomes[0].startswith("计算「比率（倍数，1）」失败：结果超出可计算的范围"), outcomes[0]
 
 
 def test_an_input_default_that_fails_is_reported_only_where_read() -> None:
@@ -226,3 +226,60 @@ def test_an_input_default_that_fails_is_reported_only_where_read() -> None:
     read = "结论：\n  Y：时间\n\n规则 R1 x：\n  依据 规范 \"1\"\n  则 Y = 远期\n"
     outcomes = _outcomes(read, OVERFLOW, head)
     assert all(o == outcomes[0] for o in outcomes) and "超出可表示的范围" in outcomes[0], outcomes
+
+
+def test_a_failing_definition_read_inside_a_function_or_table_fails_there() -> None:
+    # function and table bodies are written before the definitions: they read 远 as it was
+    # before the compiler knew it holds its failure, and a `_Failed` object came out as X
+    for body in ("若 t 晚于 付款 则 t 否则 远", "若 远2 有值 则 t 否则 付款"):
+        source = ("结论：\n  X：时间\n\n定义 远 = 付款 + 时长\n定义 远2 = 远\n\n"
+                  f"函数 取远（t：时间）：时间 = {body}\n\n规则 R1 x：\n  依据 规范 \"1\"\n  则 X = 取远（付款）\n")
+        outcomes = _outcomes(source, OVERFLOW)
+        assert all(o == outcomes[0] for o in outcomes), outcomes
+        assert "超出可表示的范围" in outcomes[0], outcomes
+        fine = _outcomes(source, dict(OVERFLOW, 时长="P3D"))
+        assert all(o == fine[0] for o in fine) and isinstance(fine[0], dict), fine
+
+
+def test_whether_a_definition_can_fail_is_worked_out_once_per_definition(monkeypatch) -> None:
+    # each definition reads the two before it: followed without memory, that is 2^n walks
+    import dsl.compiler as compiler
+
+    calls = 0
+    walk = compiler._may_raise
+
+    def counting(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        return walk(*args, **kwargs)
+
+    monkeypatch.setattr(compiler, "_may_raise", counting)
+    n = 20
+    defs = "定义 d1 = 倍数\n定义 d2 = 倍数 + 1\n" + "".join(f"定义 d{i} = d{i - 1} + d{i - 2}\n" for i in range(3, n + 1))
+    book = load_source(OVERFLOW_HEAD + f"结论：\n  X：数\n\n{defs}\n规则 R1 x：\n  依据 规范 \"1\"\n  则 X = d{n}\n")
+    assert book.evaluate({"付款": "2022-03-01 10:00:00", "倍数": 1}, now="2022-03-02 00:00:00").conclusions["X"] == 10946
+    assert calls < 20 * n, calls
+
+
+def test_an_amount_rounded_past_twenty_digits_fails_where_it_is_made() -> None:
+    # 金额 × a huge 数 was rounded to 26 digits; 多 + 多 then lost its cents to Decimal's 28
+    # digits and failed only when written out ("内部错误", exit 3)
+    source = "结论：\n  Y：金额\n\n定义 多 = 金额 × 倍数\n\n规则 R1 x：\n  依据 规范 \"1\"\n  则 Y = 多 + 多\n"
+    raw = {"付款": "2022-03-01 10:00:00", "金额": "999999999999999.99", "倍数": 100000000000}
+    outcomes = _outcomes(source, raw)
+    assert all(o == outcomes[0] for o in outcomes), outcomes
+    assert "算出的金额最多 20 位整数" in outcomes[0], outcomes
+
+
+def test_a_parameter_set_from_outside_is_not_taken_for_a_constant() -> None:
+    # `--param` can make a factor huge: a product in an unread definition must not fail alone
+    head = OVERFLOW_HEAD.replace("输入：", "参数：\n  倍率：数 = 2\n\n输入：")
+    source = ("结论：\n  X：是否\n  Y：金额\n\n定义 多 = 金额 × 倍率\n\n规则 R1 x：\n  依据 规范 \"1\"\n  则 X = 是"
+              + UNREAD + "  则 Y = 多\n")
+    book = load_source(head + source).with_params({"倍率": "100000000000000"})
+    facts, _ = book.decoder.decode({"付款": "2022-03-01 10:00:00", "金额": "999999999999999.99"})
+    now = datetime(2022, 3, 2)
+    expected = {"X": True, "Y": None}
+    assert book.evaluator.evaluate(dict(facts), now) == expected
+    assert book.walker.evaluate(dict(facts), now, trace=True)[0] == expected
+    assert book.tracer.record(dict(facts), now)[0] == expected
