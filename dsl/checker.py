@@ -203,6 +203,7 @@ class Checker:
     # ------------------------------------------------------------------ inputs and params
     def _inputs(self) -> list[ir.InputSpec]:
         out = []
+        declared: set[str] = set()
         for item in self.module.items:
             if isinstance(item, ast.InputSection):
                 for d in item.decls:
@@ -211,11 +212,27 @@ class Checker:
                         self.symbols[d.name].type = t
                     default = None
                     if d.default is not None:
+                        saved, self._current_deps = self._current_deps, set()
                         default = self.lower(d.default, {})
+                        reads, self._current_deps = self._current_deps, saved
                         self._expect(default, t, f"输入「{d.name}」的默认值")
+                        self._default_reads(d, reads, declared)
+                    declared.add(d.name)
                     out.append(ir.InputSpec(d.name, t, d.optional or d.default is not None, default,
                                             d.sources, d.description, d.span, d.identity))
         return out
+
+    def _default_reads(self, d: ast.Decl, reads: set[str], declared: set[str]) -> None:
+        """An input's default is taken before anything is evaluated: it may read constants,
+        parameters, 现在, built-ins and the inputs declared before it, not what is computed."""
+        for n in sorted(reads):
+            sym = self.symbols.get(n)
+            kind = sym.kind if sym is not None else None
+            if kind in ("define", "conclusion", "function") or (kind == "input" and n not in declared):
+                what = f"在它之后声明的输入「{n}」" if kind == "input" else f"{_KIND_CN.get(kind, '')}「{n}」"
+                self.error(f"输入「{d.name}」的默认值读了{what}：输入的默认值只能用常量、参数、现在、内置函数和"
+                           "在它之前声明的输入", d.default.span if d.default is not None else d.span,
+                           f"要由计算得到，写一个定义，如「定义 {d.name}值 = {d.name} 若无则 …」")
 
     def _params(self) -> dict[str, ir.ParamSpec]:
         out: dict[str, ir.ParamSpec] = {}
@@ -314,6 +331,9 @@ class Checker:
                         self._expect(v, T.ListType(ptype), f"参数「{pname}」的条件")
                     elif compare_signature(ptype, v.type, cell.kind in ("compare", "range")) is None:
                         self.error(f"条件格的值类型为 {v.type}，无法与参数「{pname}」（{ptype}）比较", cell.span)
+                    elif _dates_meet_times(ptype, v.type):
+                        self.error(f"条件格的值（{v.type}）与参数「{pname}」（{ptype}）一边含时间、一边是日期："
+                                   "时间与日期逐个比较时总不相等", cell.span, _NEVER_EQUAL_HINT, code="date-as-time")
                 text = "-" if cell.kind == "any" else " ".join(
                     ([cell.op] if cell.op else []) + [x.text for x in values])
                 cells.append(ir.CellSpec(cell.kind, cell.op, values, text))
@@ -703,6 +723,9 @@ class Checker:
                     self.error(f"不能比较 {left.type} 与 {right.type}（{w}）", span,
                                "只有同类型的值可以比较；文本只能比较相等")
                     kind = "plain"
+                elif _dates_meet_times(left.type, right.type):  # lists compare element by element
+                    self.error(f"「{w}」一边的列表或记录含时间、另一边的同一处是日期：时间与日期逐个比较时总不相等",
+                               span, _NEVER_EQUAL_HINT, code="date-as-time")
                 self._check_enum_literal(left, right)
                 return ir.Op(f"cmp{op}:{kind}", (left, right), T.BOOL, text, w, span)
             case ast.Logical(op=op, left=l, right=r):
@@ -829,10 +852,10 @@ class Checker:
         if isinstance(coll.type, T.ListType):
             if not (T.compatible(coll.type.element, item.type) or T.compatible(item.type, coll.type.element)):
                 self.error(f"「{what}」两边类型不符：{item.type} 与 {coll.type}", item.span)
-            elif {coll.type.element, item.type} == {T.DATE, T.DATETIME}:  # a time never equals a date
-                self.error(f"「{what}」一边是时间、一边是日期：时间与日期比较相等总为否", item.span,
-                           "要比较所在的日子，对时间写「日期（…）」；要比较零点，对日期写「零点（…）」",
-                           code="date-as-time")
+            elif {coll.type.element, item.type} == {T.DATE, T.DATETIME} \
+                    or _dates_meet_times(coll.type.element, item.type):  # members are compared as they are
+                self.error(f"「{what}」一边是时间、一边是日期：在列表里找时会原样比较，时间与日期总不相等", item.span,
+                           _NEVER_EQUAL_HINT, code="date-as-time")
         elif coll.type != T.ANY:
             self.error(f"「{what}」需要一个列表，「{coll.text}」是 {coll.type}", coll.span)
 
@@ -940,6 +963,21 @@ def _dates_for_times(expected: T.AnyType, found: T.AnyType) -> bool:
                    for f in found.fields)
     return False
 
+
+def _dates_meet_times(a: T.AnyType, b: T.AnyType) -> bool:
+    """Whether two list or record types hold a 时间 on one side where the other holds a 日期:
+    compared element by element (=, 属于) those are never equal. Two scalars are not meant:
+    `付款 = 活动日` compares the date as its midnight."""
+    if isinstance(a, T.ListType) and isinstance(b, T.ListType):
+        return {a.element, b.element} == {T.DATE, T.DATETIME} or _dates_meet_times(a.element, b.element)
+    if isinstance(a, T.RecordType) and isinstance(b, T.RecordType):
+        return any((g := b.field(f.name)) is not None
+                   and ({f.type, g.type} == {T.DATE, T.DATETIME} or _dates_meet_times(f.type, g.type))
+                   for f in a.fields)
+    return False
+
+
+_NEVER_EQUAL_HINT = "要比较所在的日子，对时间写「日期（…）」；要比较零点，对日期写「零点（…）」，列表如「[日期（t） 对于 t 属于 时间列]」"
 
 #: why a 日期 cannot stand where a 时间 is declared
 _DATE_STAYS = "日期不会自动换成时间（在要时间的地方它与时间比较相等总为否、比较大小可能失败、加时长只按整天计、输出没有时刻）"
