@@ -18,6 +18,7 @@ import itertools
 import re
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from dsl import ir
@@ -33,7 +34,7 @@ from dsl.runtime_errors import (
 )
 from dsl.types import BOOL as _BOOL
 from dsl.types import DATE, DATETIME, DURATION, MONEY, NUMBER
-from dsl.values import CENT, MONEY_CONTEXT, Percent
+from dsl.values import CENT, EXACT_CONTEXT, MONEY_CONTEXT, Percent
 
 _ORDERED_SCALARS = {DATE, DATETIME, DURATION, MONEY, NUMBER}
 
@@ -363,12 +364,13 @@ class _Gen:
         fb, nb = self.bind(b, env, False)
         money, factor = (na, nb) if key.startswith("money") else (nb, na)
         other = b if key.startswith("money") else a
+        exact = self.const(EXACT_CONTEXT)  # the product exactly, rounded once (to cents)
         if "pct" in key:
             known = _constant_value(other, self.params)
             factor = self.const(known.points) if isinstance(known, Percent) else f"{factor}.points"
-            product = f"{money} * {factor} / 100"
+            product = f"{exact}.scaleb({exact}.multiply({money}, {factor}), -2)"
         else:
-            product = f"{money} * {factor}" if key.startswith("money") else f"{factor} * {money}"
+            product = f"{exact}.multiply({money}, {factor})"
         mode = self.const(ROUNDING_MODES[self.program.rounding])
         expr = f"({product}).quantize({self.const(CENT)}, {mode}, {self.const(MONEY_CONTEXT)})"
         guard = [f"{first} is None" for first, node in ((fa, a), (fb, b)) if not self.never_none(node)]
@@ -797,14 +799,12 @@ def _may_raise(node: ir.Node | None, functions: dict[str, Any], calling: frozens
             spec = functions.get(n)
             if spec is None or n in calling:
                 return True
-            inner = calling | {n}
-            if isinstance(spec, ir.FunctionSpec):
-                return _may_raise(spec.body, functions, inner, named, memo)
-            if spec.hit_policy == "唯一" and len(spec.rows) > 1:
-                return True
-            return any(_may_raise(v, functions, inner, named, memo)
-                       for row in spec.rows for cell in row.cells for v in cell.values) \
-                or any(_may_raise(row.result, functions, inner, named, memo) for row in spec.rows)
+            found = None if memo is None else memo.get(("function", n))
+            if found is None:  # a body is walked once, however many calls (the checker refuses cycles)
+                found = _body_may_raise(spec, functions, calling | {n}, named, memo)
+                if memo is not None:
+                    memo[("function", n)] = found
+            return found
         case ir.Builtin(name=n, args=args):
             return n in _MAY_RAISE or any(walk(a) for a in args)
         case ir.Op(args=args):
@@ -834,16 +834,43 @@ _CALENDAR_KEYS = frozenset({"date_add", "date_sub", "dur_mul_num", "num_mul_dur"
 _ROUNDED_MONEY = frozenset({*_ROUNDED_PRODUCTS, "money_div_num"})
 
 
+def _body_may_raise(spec: Any, functions: dict[str, Any], inner: frozenset[str],
+                    named: dict[tuple[str, str], ir.Node] | None, memo: dict[tuple[str, str], bool] | None) -> bool:
+    if isinstance(spec, ir.FunctionSpec):
+        return _may_raise(spec.body, functions, inner, named, memo)
+    if spec.hit_policy == "唯一" and len(spec.rows) > 1:
+        return True
+    return any(_may_raise(v, functions, inner, named, memo)
+               for row in spec.rows for cell in row.cells for v in cell.values) \
+        or any(_may_raise(row.result, functions, inner, named, memo) for row in spec.rows)
+
+
+#: a constant factor below this keeps an input amount (MONEY_DIGITS) far inside MONEY_RESULT_DIGITS
+_SAFE_MONEY_FACTOR = Decimal(10) ** 4
+
+
+def _safe_money_factor(op: str, node: ir.Node) -> bool:
+    if not isinstance(node, ir.Const) or node.value is None:
+        return isinstance(node, ir.Const)
+    value = node.value.points / 100 if isinstance(node.value, Percent) else node.value
+    if op == "money_div_num":
+        return value == 0 or abs(value) * _SAFE_MONEY_FACTOR > 1
+    return abs(value) < _SAFE_MONEY_FACTOR
+
+
 def _leaves_calendar(node: ir.Op) -> bool:
     """Whether the operation can raise on values an input can hold: 时间/日期 ± 时长, 时长 ± 时长,
     时长 × 数, 时长 ÷ 数 (OverflowError, InvalidOperation; not 时间 − 时间: any two times are less
     than a billion days apart),
-    or 金额 × / ÷ a value that is not a constant (InvalidOperation past MONEY_RESULT_DIGITS; a
-    parameter is not constant: `--param` can set it)."""
+    or 金额 × / ÷ anything but an input or constant amount and a small constant factor
+    (InvalidOperation past MONEY_RESULT_DIGITS; a parameter is not constant: `--param` sets it)."""
     if node.key in _CALENDAR_KEYS:
         return True
     if node.key in _ROUNDED_MONEY:
-        return not all(isinstance(a, ir.Const) for a in node.args if a.type != MONEY)
+        money = [a for a in node.args if a.type == MONEY]
+        return not (len(money) == 1 and (isinstance(money[0], ir.Const) or
+                                         (isinstance(money[0], ir.Var) and money[0].kind == "input"))
+                    and all(_safe_money_factor(node.key, a) for a in node.args if a.type != MONEY))
     return node.key in ("add", "sub") and node.type in (DATETIME, DATE, DURATION) \
         and not all(a.type in (DATETIME, DATE) for a in node.args)
 

@@ -20,6 +20,7 @@ from typing import Any
 from dsl import types as T
 from dsl.values import (
     CENT,
+    EXACT_CONTEXT,
     MONEY_CONTEXT,
     Percent,
     format_date,
@@ -121,6 +122,14 @@ def comprehension_sort_key(pair: tuple[Any, Any]) -> tuple[bool, Any]:
     return (key is None, as_datetime(key) if key is not None else 0)
 
 
+_exact_mul = EXACT_CONTEXT.multiply
+
+
+def _exact_pct(amount: Decimal, points: Decimal) -> Decimal:
+    """amount × points %, exactly (no rounding before the cents)."""
+    return EXACT_CONTEXT.scaleb(_exact_mul(amount, points), -2)
+
+
 def make_ops(rounding: str = "四舍五入") -> dict[str, Callable[..., Any]]:
     """Implementations, closed over the rulebook's money rounding mode."""
     mode = ROUNDING_MODES[rounding]
@@ -164,10 +173,10 @@ def make_ops(rounding: str = "四舍五入") -> dict[str, Callable[..., Any]]:
         "sub": strict(lambda a, b: a - b),
         "mul": strict(lambda a, b: a * b),
         "div": strict(_div),
-        "money_mul_pct": strict(lambda a, b: rnd(a * b.points / 100)),
-        "pct_mul_money": strict(lambda a, b: rnd(b * a.points / 100)),
-        "money_mul_num": strict(lambda a, b: rnd(a * b)),
-        "num_mul_money": strict(lambda a, b: rnd(a * b)),
+        "money_mul_pct": strict(lambda a, b: rnd(_exact_pct(a, b.points))),
+        "pct_mul_money": strict(lambda a, b: rnd(_exact_pct(b, a.points))),
+        "money_mul_num": strict(lambda a, b: rnd(_exact_mul(a, b))),
+        "num_mul_money": strict(lambda a, b: rnd(_exact_mul(a, b))),
         "money_div_num": strict(lambda a, b: None if b == 0 else rnd(a / Decimal(b))),
         "num_mul_pct": strict(lambda a, b: a * b.points / 100),
         "pct_add": strict(lambda a, b: Percent(a.points + b.points)),
@@ -254,11 +263,11 @@ def exact_product(key: str, a: Any, b: Any) -> Decimal | None:
     if a is None or b is None:
         return None
     if key == "money_mul_pct":
-        return a * b.points / 100
+        return _exact_pct(a, b.points)
     if key == "pct_mul_money":
-        return b * a.points / 100
+        return _exact_pct(b, a.points)
     if key in ("money_mul_num", "num_mul_money"):
-        return a * b
+        return _exact_mul(a, b)
     if key == "money_div_num":
         return None if b == 0 else a / Decimal(b)
     return None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 from attrs import frozen
 
@@ -95,6 +95,9 @@ MONEY_LIMIT = Decimal(10) ** MONEY_DIGITS
 #: amounts losing their cents to Decimal's 28 digits and failing only when written out
 MONEY_RESULT_DIGITS = 20
 MONEY_CONTEXT = Context(prec=MONEY_RESULT_DIGITS + 2)
+#: products computed exactly before they are rounded to cents: in the default 28 digits a long
+#: 数 would round the product once, and the cents a second time (0.004999…9995 → 0.005 → 0.01)
+EXACT_CONTEXT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 def parse_money(text: str) -> Decimal:

@@ -10,7 +10,6 @@ expressions. `tests/test_compiled_trace.py` checks the traces are equal.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 from typing import Any
 
 from dsl import ir
@@ -60,7 +59,8 @@ def rounding_note(key: str, values: Iterable[Any], result: Any, rounding: str) -
         return None
     exact = exact_product(key, *values)
     if exact is not None and exact != result:
-        return f"{display(Decimal(exact).normalize())} → {display(result)}（{rounding}到分）"
+        # the exact amount in full: normalize() would round it to 28 digits (0.0049…95 as 0.005)
+        return f"{display(exact)} → {display(result)}（{rounding}到分）"
     return None
 
 

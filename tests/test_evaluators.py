@@ -283,3 +283,45 @@ def test_a_parameter_set_from_outside_is_not_taken_for_a_constant() -> None:
     assert book.evaluator.evaluate(dict(facts), now) == expected
     assert book.walker.evaluate(dict(facts), now, trace=True)[0] == expected
     assert book.tracer.record(dict(facts), now)[0] == expected
+
+
+def test_an_amount_times_a_large_constant_in_an_unread_definition_fails_nowhere() -> None:
+    # with results limited to 20 integer digits, 15 digits × 1000000 can fail: not a safe constant
+    source = ("结论：\n  X：是否\n  Y：金额\n\n定义 按分计 = 金额 × 1000000\n\n规则 R1 x：\n  依据 规范 \"1\"\n  则 X = 是"
+              + UNREAD + "  则 Y = 按分计\n")
+    outcomes = _outcomes(source, {"付款": "2022-03-01 10:00:00", "金额": "100000000000000.00"})
+    assert outcomes == [{"X": True, "Y": None}] * 5, outcomes
+
+
+def test_functions_are_walked_once_however_often_they_are_called(monkeypatch) -> None:
+    # each function calls the one below it twice: walked per call, that is 2^n
+    import dsl.compiler as compiler
+
+    calls = 0
+    walk = compiler._may_raise
+
+    def counting(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        return walk(*args, **kwargs)
+
+    monkeypatch.setattr(compiler, "_may_raise", counting)
+    n = 14
+    fns = "函数 f1（x：数）：数 = x + 1\n" + "".join(
+        f"函数 f{i}（x：数）：数 = f{i - 1}（x） + f{i - 1}（x + 1）\n" for i in range(2, n + 1))
+    book = load_source(OVERFLOW_HEAD + f"结论：\n  X：数\n\n{fns}\n规则 R1 x：\n  依据 规范 \"1\"\n  则 X = f{n}（倍数）\n")
+    facts, _ = book.decoder.decode({"付款": "2022-03-01 10:00:00", "倍数": 0})
+    now = datetime(2022, 3, 2)
+    assert book.evaluator.evaluate(dict(facts), now) == book.walker.evaluate(dict(facts), now)[0]
+    assert calls < 20 * n, calls
+
+
+def test_a_product_is_rounded_to_cents_once() -> None:
+    # in Decimal's 28 digits 1.01 × 0.00495049…(40 digits) became 0.005 and then 0.01
+    source = "结论：\n  Y：金额\n\n规则 R1 x：\n  依据 规范 \"1\"\n  则 Y = 金额 × 倍数\n"
+    raw = {"付款": "2022-03-01 10:00:00", "金额": "1.01", "倍数": "0.00495049504950495049504950495049504950"}
+    outcomes = _outcomes(source, raw)
+    assert outcomes == [{"Y": Decimal("0.00")}] * 5, outcomes
+    book = load_source(OVERFLOW_HEAD + source)
+    decision = book.evaluate(raw, now="2022-03-02 00:00:00", explain=True)
+    assert decision.explanation.get("Y").calculation.endswith("= 0.004999999999999999999999999999999999995 → 0.00")
