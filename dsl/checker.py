@@ -75,8 +75,8 @@ class Checker:
         m = self.module
         self.rounding = "四舍五入"
         self._declare_all()
+        params = self._params()  # before the inputs: an input's default may read a parameter
         inputs = self._inputs()
-        params = self._params()
         for name in list(self.defs_ast):
             self._definition(name)
         for name in list(self.funcs_ast):
@@ -229,7 +229,8 @@ class Checker:
             sym = self.symbols.get(n)
             kind = sym.kind if sym is not None else None
             if kind in ("define", "conclusion", "function") or (kind == "input" and n not in declared):
-                what = f"在它之后声明的输入「{n}」" if kind == "input" else f"{_KIND_CN.get(kind, '')}「{n}」"
+                what = ("它自己" if n == d.name else f"在它之后声明的输入「{n}」") if kind == "input" \
+                    else f"{_KIND_CN.get(kind, '')}「{n}」"
                 self.error(f"输入「{d.name}」的默认值读了{what}：输入的默认值只能用常量、参数、现在、内置函数和"
                            "在它之前声明的输入", d.default.span if d.default is not None else d.span,
                            f"要由计算得到，写一个定义，如「定义 {d.name}值 = {d.name} 若无则 …」")
@@ -333,7 +334,8 @@ class Checker:
                         self.error(f"条件格的值类型为 {v.type}，无法与参数「{pname}」（{ptype}）比较", cell.span)
                     elif _dates_meet_times(ptype, v.type):
                         self.error(f"条件格的值（{v.type}）与参数「{pname}」（{ptype}）一边含时间、一边是日期："
-                                   "时间与日期逐个比较时总不相等", cell.span, _NEVER_EQUAL_HINT, code="date-as-time")
+                                   "逐个元素比较时时间与日期不会相等（只有两边都为空时才相等）", cell.span, _NEVER_EQUAL_HINT,
+                                   code="date-as-time")
                 text = "-" if cell.kind == "any" else " ".join(
                     ([cell.op] if cell.op else []) + [x.text for x in values])
                 cells.append(ir.CellSpec(cell.kind, cell.op, values, text))
@@ -724,7 +726,8 @@ class Checker:
                                "只有同类型的值可以比较；文本只能比较相等")
                     kind = "plain"
                 elif _dates_meet_times(left.type, right.type):  # lists compare element by element
-                    self.error(f"「{w}」一边的列表或记录含时间、另一边的同一处是日期：时间与日期逐个比较时总不相等",
+                    self.error(f"「{w}」一边的列表或记录含时间、另一边的同一处是日期：逐个元素比较时时间与日期不会相等"
+                               "（只有两边都为空时才相等）",
                                span, _NEVER_EQUAL_HINT, code="date-as-time")
                 self._check_enum_literal(left, right)
                 return ir.Op(f"cmp{op}:{kind}", (left, right), T.BOOL, text, w, span)
@@ -763,7 +766,7 @@ class Checker:
                 return ir.Coalesce(value, fallback, u, text, span)
             case ast.Membership(item=i, collection=c, negated=neg):
                 item, coll = self.lower(i, env), self.lower(c, env)
-                self._collection_of(coll, item, "属于")
+                self._collection_of(coll, item, "不属于" if neg else "属于")
                 return ir.Op("not_member" if neg else "member", (item, coll), T.BOOL, text,
                              "不属于" if neg else "属于", span)
             case ast.Contains(collection=c, item=i):
@@ -854,7 +857,7 @@ class Checker:
                 self.error(f"「{what}」两边类型不符：{item.type} 与 {coll.type}", item.span)
             elif {coll.type.element, item.type} == {T.DATE, T.DATETIME} \
                     or _dates_meet_times(coll.type.element, item.type):  # members are compared as they are
-                self.error(f"「{what}」一边是时间、一边是日期：在列表里找时会原样比较，时间与日期总不相等", item.span,
+                self.error(f"「{what}」一边是时间、一边是日期：在列表里找时原样比较，时间与日期不会相等", item.span,
                            _NEVER_EQUAL_HINT, code="date-as-time")
         elif coll.type != T.ANY:
             self.error(f"「{what}」需要一个列表，「{coll.text}」是 {coll.type}", coll.span)
