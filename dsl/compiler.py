@@ -808,7 +808,7 @@ def _may_raise(node: ir.Node | None, functions: dict[str, Any], calling: frozens
         case ir.Builtin(name=n, args=args):
             return n in _MAY_RAISE or any(walk(a) for a in args)
         case ir.Op(args=args):
-            return _leaves_calendar(node) or any(walk(a) for a in args)
+            return _leaves_calendar(node, named) or any(walk(a) for a in args)
         case ir.Logic(args=args) | ir.MakeList(items=args):
             return any(walk(a) for a in args)
         case ir.Cond(condition=c, then=t, otherwise=o):
@@ -858,7 +858,18 @@ def _safe_money_factor(op: str, node: ir.Node) -> bool:
     return abs(value) < _SAFE_MONEY_FACTOR
 
 
-def _leaves_calendar(node: ir.Op) -> bool:
+def _bounded_amount(node: ir.Node, named: dict[tuple[str, str], ir.Node] | None) -> bool:
+    """An amount within MONEY_DIGITS: a constant (the parser refuses longer), or an input read
+    from the case (the decoder does) — unless its default computes it."""
+    if isinstance(node, ir.Const):
+        return True
+    if isinstance(node, ir.Var) and node.kind == "input":
+        default = (named or {}).get(("input", node.name))
+        return default is None or isinstance(default, ir.Const)
+    return False
+
+
+def _leaves_calendar(node: ir.Op, named: dict[tuple[str, str], ir.Node] | None = None) -> bool:
     """Whether the operation can raise on values an input can hold: 时间/日期 ± 时长, 时长 ± 时长,
     时长 × 数, 时长 ÷ 数 (OverflowError, InvalidOperation; not 时间 − 时间: any two times are less
     than a billion days apart),
@@ -868,8 +879,7 @@ def _leaves_calendar(node: ir.Op) -> bool:
         return True
     if node.key in _ROUNDED_MONEY:
         money = [a for a in node.args if a.type == MONEY]
-        return not (len(money) == 1 and (isinstance(money[0], ir.Const) or
-                                         (isinstance(money[0], ir.Var) and money[0].kind == "input"))
+        return not (len(money) == 1 and _bounded_amount(money[0], named)
                     and all(_safe_money_factor(node.key, a) for a in node.args if a.type != MONEY))
     return node.key in ("add", "sub") and node.type in (DATETIME, DATE, DURATION) \
         and not all(a.type in (DATETIME, DATE) for a in node.args)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, Inexact
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -125,6 +126,21 @@ def comprehension_sort_key(pair: tuple[Any, Any]) -> tuple[bool, Any]:
 _exact_mul = EXACT_CONTEXT.multiply
 
 
+def _cents_of_quotient(amount: Decimal, divisor: Decimal, mode: str) -> Decimal:
+    """amount ÷ divisor rounded once, to cents, in the rulebook's mode: with integers, as a
+    quotient may not end (in Decimal's 28 digits first it was rounded twice: 0.03 ÷
+    3.000…001 gave 0.01 for 向下舍入)."""
+    exact = Fraction(amount) / Fraction(divisor) * 100
+    negative = exact < 0
+    cents, rest = divmod(abs(exact.numerator), exact.denominator)
+    twice, whole = 2 * rest, exact.denominator
+    if (mode == ROUND_HALF_UP and twice >= whole) or \
+            (mode == ROUND_HALF_EVEN and (twice > whole or (twice == whole and cents % 2))):
+        cents += 1
+    # at most MONEY_RESULT_DIGITS integer digits, as a product rounded to cents
+    return Decimal(f"{'-' if negative else ''}{cents}").scaleb(-2).quantize(CENT, context=MONEY_CONTEXT)
+
+
 def _exact_pct(amount: Decimal, points: Decimal) -> Decimal:
     """amount × points %, exactly (no rounding before the cents)."""
     return EXACT_CONTEXT.scaleb(_exact_mul(amount, points), -2)
@@ -177,7 +193,7 @@ def make_ops(rounding: str = "四舍五入") -> dict[str, Callable[..., Any]]:
         "pct_mul_money": strict(lambda a, b: rnd(_exact_pct(b, a.points))),
         "money_mul_num": strict(lambda a, b: rnd(_exact_mul(a, b))),
         "num_mul_money": strict(lambda a, b: rnd(_exact_mul(a, b))),
-        "money_div_num": strict(lambda a, b: None if b == 0 else rnd(a / Decimal(b))),
+        "money_div_num": strict(lambda a, b: None if b == 0 else _cents_of_quotient(a, b, mode)),
         "num_mul_pct": strict(lambda a, b: a * b.points / 100),
         "pct_add": strict(lambda a, b: Percent(a.points + b.points)),
         "pct_sub": strict(lambda a, b: Percent(a.points - b.points)),
@@ -269,7 +285,12 @@ def exact_product(key: str, a: Any, b: Any) -> Decimal | None:
     if key in ("money_mul_num", "num_mul_money"):
         return _exact_mul(a, b)
     if key == "money_div_num":
-        return None if b == 0 else a / Decimal(b)
+        if b == 0:
+            return None
+        flags = Context(prec=40, rounding=ROUND_DOWN, traps=[])
+        quotient = flags.divide(a, Decimal(b))
+        # a quotient that does not end is shown cut, and says so (it was shown as if exact)
+        return f"{display(quotient)}…" if flags.flags[Inexact] else quotient  # type: ignore[return-value]
     return None
 
 

@@ -319,3 +319,39 @@ def test_a_product_is_rounded_to_cents_once() -> None:
     book = load_source(OVERFLOW_HEAD + source)
     decision = book.evaluate(raw, now="2022-03-02 00:00:00", explain=True)
     assert decision.explanation.get("Y").calculation.endswith("= 0.004999999999999999999999999999999999995 → 0.00")
+
+
+@pytest.mark.parametrize(("rounding", "amount", "divisor", "cents"), [
+    ("四舍五入", "1.00", "200.0000000000000000000000000001", "0.00"),  # exactly 0.00499…
+    ("银行家舍入", "1.00", "66.66666666666666666666666666667", "0.01"),  # exactly 0.014999…
+    ("向下舍入", "0.03", "3.000000000000000000000000000001", "0.00"),  # exactly 0.00999…
+    ("四舍五入", "1.01", "3", "0.34"),
+    ("银行家舍入", "0.05", "2", "0.02"),  # 0.025, to the even cent
+    ("四舍五入", "10.00", "-3", "-3.33"),
+])
+def test_an_amount_divided_is_rounded_to_cents_once(rounding, amount, divisor, cents) -> None:
+    # in Decimal's 28 digits first, the quotient was rounded twice (0.00499… → 0.005 → 0.01)
+    head = OVERFLOW_HEAD.replace("规则书 t\n", f"规则书 t\n金额舍入：{rounding}\n")
+    source = "结论：\n  Y：金额\n\n规则 R1 x：\n  依据 规范 \"1\"\n  则 Y = 金额 ÷ 倍数\n"
+    raw = {"付款": "2022-03-01 10:00:00", "金额": amount, "倍数": divisor}
+    assert _outcomes(source, raw, head) == [{"Y": Decimal(cents)}] * 5
+
+
+def test_a_quotient_that_does_not_end_is_shown_cut() -> None:
+    source = "结论：\n  Y：金额\n\n规则 R1 x：\n  依据 规范 \"1\"\n  则 Y = 金额 ÷ 倍数\n"
+    book = load_source(OVERFLOW_HEAD + source)
+    raw = {"付款": "2022-03-01 10:00:00", "金额": "1.01", "倍数": 3}
+    assert book.evaluate(raw, now="2022-03-02 00:00:00", explain=True).explanation.get("Y").calculation \
+        == "1.01 ÷ 3 = 0.3366666666666666666666666666666666666666… → 0.34"
+    exact = dict(raw, 倍数=4)
+    assert book.evaluate(exact, now="2022-03-02 00:00:00", explain=True).explanation.get("Y").calculation \
+        == "1.01 ÷ 4 = 0.2525 → 0.25"
+
+
+def test_an_input_whose_default_computes_an_amount_is_not_taken_as_bounded() -> None:
+    # 金额 defaulted to 原价 × 9999 can pass 15 digits: 金额 × 9999 may then fail
+    head = OVERFLOW_HEAD.replace("  金额：金额，可选\n", "  原价：金额，可选\n  金额：金额，默认 原价 × 9999\n")
+    source = ("结论：\n  X：是否\n  Y：金额\n\n定义 D = 金额 × 9999\n\n规则 R1 x：\n  依据 规范 \"1\"\n  则 X = 是"
+              + UNREAD + "  则 Y = D\n")
+    outcomes = _outcomes(source, {"付款": "2022-03-01 10:00:00", "原价": "999999999999999.99"}, head)
+    assert outcomes == [{"X": True, "Y": None}] * 5, outcomes
