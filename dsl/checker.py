@@ -75,7 +75,8 @@ class Checker:
         m = self.module
         self.rounding = "四舍五入"
         self._declare_all()
-        params = self._params()  # before the inputs: an input's default may read a parameter
+        self._input_types()  # a parameter's value may (wrongly) name one: its type is known then
+        params = self._params()  # before the inputs' defaults, which may read a parameter
         inputs = self._inputs()
         for name in list(self.defs_ast):
             self._definition(name)
@@ -201,15 +202,22 @@ class Checker:
         return T.ANY
 
     # ------------------------------------------------------------------ inputs and params
+    def _input_types(self) -> None:
+        self.input_types: dict[int, T.AnyType] = {}
+        for item in self.module.items:
+            if isinstance(item, ast.InputSection):
+                for d in item.decls:
+                    t = self.input_types[id(d)] = self.resolve_type(d.type)
+                    if self.symbols.get(d.name) and self.symbols[d.name].node is d:
+                        self.symbols[d.name].type = t
+
     def _inputs(self) -> list[ir.InputSpec]:
         out = []
         declared: set[str] = set()
         for item in self.module.items:
             if isinstance(item, ast.InputSection):
                 for d in item.decls:
-                    t = self.resolve_type(d.type)
-                    if self.symbols.get(d.name) and self.symbols[d.name].node is d:
-                        self.symbols[d.name].type = t
+                    t = self.input_types[id(d)]
                     default = None
                     if d.default is not None:
                         saved, self._current_deps = self._current_deps, set()

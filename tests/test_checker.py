@@ -401,3 +401,12 @@ def test_lists_of_times_and_of_dates_never_equal_so_comparing_them_is_an_error(b
     # two scalars compare the date as its midnight: allowed
     assert not [x for x in diagnostics(rule("  则 结果 = 付款 = 2022-03-01", "结果：是否", "  付款：时间\n"))
                 if x.severity == ERROR]
+
+
+def test_a_parameter_that_names_a_definition_keeps_the_definitions_own_errors():
+    # parameters are checked before the inputs' defaults, after the inputs' types are known:
+    # the definition reached through the parameter sees 金额 as 金额, not as 任意
+    src = rule("  则 结果 = D", "结果：数", "  金额：金额\n  数量：数\n") + "\n参数：\n  P = D\n\n定义 D = 金额 + 数量\n"
+    ds = diagnostics(src)
+    only(ds, ERROR, "参数「P」的值必须是常量")
+    only(ds, ERROR, "不能计算 金额 + 数")
