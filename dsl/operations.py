@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, Inexact
-from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -126,19 +125,33 @@ def comprehension_sort_key(pair: tuple[Any, Any]) -> tuple[bool, Any]:
 _exact_mul = EXACT_CONTEXT.multiply
 
 
-def _cents_of_quotient(amount: Decimal, divisor: Decimal, mode: str) -> Decimal:
-    """amount ÷ divisor rounded once, to cents, in the rulebook's mode: with integers, as a
-    quotient may not end (in Decimal's 28 digits first it was rounded twice: 0.03 ÷
-    3.000…001 gave 0.01 for 向下舍入)."""
-    exact = Fraction(amount) / Fraction(divisor) * 100
-    negative = exact < 0
-    cents, rest = divmod(abs(exact.numerator), exact.denominator)
-    twice, whole = 2 * rest, exact.denominator
-    if (mode == ROUND_HALF_UP and twice >= whole) or \
-            (mode == ROUND_HALF_EVEN and (twice > whole or (twice == whole and cents % 2))):
-        cents += 1
+#: quotients are cut (never rounded) this many digits deep, far below the cent
+_QUOTIENT = Context(prec=60, rounding=ROUND_DOWN, traps=[])
+_HALF_CENT = Decimal("0.005")
+
+
+def _cut_quotient(amount: Decimal, divisor: Any) -> tuple[Decimal, bool]:
+    """amount ÷ divisor cut to 60 digits, and whether anything was cut."""
+    context = _QUOTIENT.copy()  # its own flags: the shared context's are never touched
+    context.clear_flags()
+    quotient = context.divide(amount, Decimal(divisor))
+    return quotient, bool(context.flags[Inexact])
+
+
+def _cents_of_quotient(amount: Decimal, divisor: Any, mode: str) -> Decimal:
+    """amount ÷ divisor rounded once, to cents, in the rulebook's mode (in Decimal's 28 digits
+    first it was rounded twice: 0.03 ÷ 3.000…001 gave 0.01 for 向下舍入). A quotient that does
+    not end lies strictly between its cut value and the next: past the half cent exactly when
+    the cut value is, and never on it, so the cut value rounds as the exact one would."""
+    quotient, cut = _cut_quotient(amount, divisor)
+    if not cut:
+        return quotient.quantize(CENT, rounding=mode, context=MONEY_CONTEXT)
+    exact = _QUOTIENT.copy()  # 60 digits hold these differences and sums exactly
+    cents = quotient.quantize(CENT, rounding=ROUND_DOWN, context=exact)
+    if mode != ROUND_DOWN and exact.subtract(quotient, cents).copy_abs() >= _HALF_CENT:
+        cents = exact.add(cents, CENT.copy_sign(quotient))
     # at most MONEY_RESULT_DIGITS integer digits, as a product rounded to cents
-    return Decimal(f"{'-' if negative else ''}{cents}").scaleb(-2).quantize(CENT, context=MONEY_CONTEXT)
+    return cents.quantize(CENT, context=MONEY_CONTEXT)
 
 
 def _exact_pct(amount: Decimal, points: Decimal) -> Decimal:
@@ -287,10 +300,9 @@ def exact_product(key: str, a: Any, b: Any) -> Decimal | None:
     if key == "money_div_num":
         if b == 0:
             return None
-        flags = Context(prec=40, rounding=ROUND_DOWN, traps=[])
-        quotient = flags.divide(a, Decimal(b))
-        # a quotient that does not end is shown cut, and says so (it was shown as if exact)
-        return f"{display(quotient)}…" if flags.flags[Inexact] else quotient  # type: ignore[return-value]
+        quotient, cut = _cut_quotient(a, b)
+        # a quotient that does not end is shown cut, all its digits, and says so
+        return f"{format(quotient, 'f')}…" if cut else quotient  # type: ignore[return-value]
     return None
 
 

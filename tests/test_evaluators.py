@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import pytest
@@ -342,7 +342,7 @@ def test_a_quotient_that_does_not_end_is_shown_cut() -> None:
     book = load_source(OVERFLOW_HEAD + source)
     raw = {"付款": "2022-03-01 10:00:00", "金额": "1.01", "倍数": 3}
     assert book.evaluate(raw, now="2022-03-02 00:00:00", explain=True).explanation.get("Y").calculation \
-        == "1.01 ÷ 3 = 0.3366666666666666666666666666666666666666… → 0.34"
+        == "1.01 ÷ 3 = 0.33" + "6" * 58 + "… → 0.34"  # cut, all 60 digits, never rounded
     exact = dict(raw, 倍数=4)
     assert book.evaluate(exact, now="2022-03-02 00:00:00", explain=True).explanation.get("Y").calculation \
         == "1.01 ÷ 4 = 0.2525 → 0.25"
@@ -355,3 +355,33 @@ def test_an_input_whose_default_computes_an_amount_is_not_taken_as_bounded() -> 
               + UNREAD + "  则 Y = D\n")
     outcomes = _outcomes(source, {"付款": "2022-03-01 10:00:00", "原价": "999999999999999.99"}, head)
     assert outcomes == [{"X": True, "Y": None}] * 5, outcomes
+
+
+def test_quotients_round_to_cents_as_exact_fractions_do() -> None:
+    # the oracle: the exact fraction, rounded once; random amounts, divisors and signs
+    import random
+    from fractions import Fraction
+
+    from dsl.operations import _cents_of_quotient
+
+    def oracle(amount: Decimal, divisor: Decimal, mode: str) -> Decimal:
+        exact = Fraction(amount) / Fraction(divisor) * 100
+        cents, rest = divmod(abs(exact.numerator), exact.denominator)
+        if (mode == "ROUND_HALF_UP" and 2 * rest >= exact.denominator) or (
+                mode == "ROUND_HALF_EVEN" and (2 * rest > exact.denominator or (2 * rest == exact.denominator and cents % 2))):
+            cents += 1
+        return Decimal(cents).scaleb(-2) * (-1 if exact < 0 else 1)
+
+    rng = random.Random(20221111)
+    for _ in range(3000):
+        amount = Decimal(rng.randrange(-10 ** rng.randrange(1, 17), 10 ** rng.randrange(1, 17))).scaleb(-2)
+        divisor = Decimal(rng.choice([rng.randrange(1, 1000), rng.randrange(1, 10 ** 30)])).scaleb(-rng.randrange(0, 32))
+        divisor = -divisor if rng.random() < 0.2 else divisor
+        for mode in ("ROUND_HALF_UP", "ROUND_HALF_EVEN", "ROUND_DOWN"):
+            expected = oracle(amount, divisor, mode)
+            if abs(expected) >= 10 ** 20:  # past MONEY_RESULT_DIGITS: refused where it is made
+                with pytest.raises(InvalidOperation):
+                    _cents_of_quotient(amount, divisor, mode)
+                continue
+            got = _cents_of_quotient(amount, divisor, mode)
+            assert got == expected and got.as_tuple().exponent == -2, (amount, divisor, mode, got)
