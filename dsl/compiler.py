@@ -832,6 +832,9 @@ _CALENDAR_KEYS = frozenset({"date_add", "date_sub", "dur_mul_num", "num_mul_dur"
 #: amounts rounded to cents: a product or quotient past 28 significant digits cannot be
 #: (decimal.InvalidOperation), reachable when the other operand is an input such as 数 1e300
 _ROUNDED_MONEY = frozenset({*_ROUNDED_PRODUCTS, "money_div_num"})
+#: products and quotients of numbers: Decimal overflows past 10^999999 (decimal.Overflow),
+#: rare but reachable from an input of 1e300 through a dozen chained definitions
+_UNBOUNDED_NUMBER_KEYS = frozenset({"mul", "div", "num_mul_pct"})
 
 
 def _body_may_raise(spec: Any, functions: dict[str, Any], inner: frozenset[str],
@@ -874,9 +877,12 @@ def _leaves_calendar(node: ir.Op, named: dict[tuple[str, str], ir.Node] | None =
     时长 × 数, 时长 ÷ 数 (OverflowError, InvalidOperation; not 时间 − 时间: any two times are less
     than a billion days apart),
     or 金额 × / ÷ anything but an input or constant amount and a small constant factor
-    (InvalidOperation past MONEY_RESULT_DIGITS; a parameter is not constant: `--param` sets it)."""
+    (InvalidOperation past MONEY_RESULT_DIGITS; a parameter is not constant: `--param` sets it),
+    or 数 × / ÷ 数 of anything but constants (decimal.Overflow)."""
     if node.key in _CALENDAR_KEYS:
         return True
+    if node.key in _UNBOUNDED_NUMBER_KEYS:  # 1e300 squared twelve times passes Decimal's 10^999999
+        return not all(isinstance(a, ir.Const) for a in node.args)
     if node.key in _ROUNDED_MONEY:
         money = [a for a in node.args if a.type == MONEY]
         return not (len(money) == 1 and _bounded_amount(money[0], named)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import InvalidOperation
+from decimal import Overflow as DecimalOverflow
 
 
 class EvaluationError(Exception):
@@ -19,13 +20,15 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, InvalidOperation):
         return ("结果超出可计算的范围（算出的金额最多 20 位整数，数最多 28 位有效数字），"
                 "请检查输入或参数的金额、数或时长是否过大（InvalidOperation）")
+    if isinstance(exc, DecimalOverflow):  # a 数 past 10^999999
+        return "数值超出可计算的范围（10 的 999999 次方），请检查输入的数是否过大（Overflow）"
     if isinstance(exc, OverflowError):  # time arithmetic past year 9999, or a duration past a billion days
         return f"时间或时长超出可表示的范围（时间须在公元 1 至 9999 年之间），请检查输入的时长或数是否过大（OverflowError: {exc}）"
     return str(exc)
 
 
 def operation_failed(exc: BaseException) -> EvaluationError:
-    if isinstance(exc, (InvalidOperation, OverflowError)):
+    if isinstance(exc, (InvalidOperation, DecimalOverflow, OverflowError)):
         return EvaluationError(f"求值失败：{describe(exc)}")
     return EvaluationError(f"求值失败：{type(exc).__name__}: {exc}")
 

@@ -385,3 +385,14 @@ def test_quotients_round_to_cents_as_exact_fractions_do() -> None:
                 continue
             got = _cents_of_quotient(amount, divisor, mode)
             assert got == expected and got.as_tuple().exponent == -2, (amount, divisor, mode, got)
+
+
+def test_numbers_squared_past_decimal_range_fail_alike() -> None:
+    # 1e300 squared twelve times passes 10^999999: unread, no evaluator fails; read, all do
+    defs = "定义 D0 = 倍数\n" + "".join(f"定义 D{i} = D{i - 1} × D{i - 1}\n" for i in range(1, 13))
+    raw = {"付款": "2022-03-01 10:00:00", "倍数": 1e300}
+    unread = "结论：\n  Y：数\n\n" + defs + "\n规则 R1 x：\n  依据 规范 \"1\"\n  则 Y = 1\n"
+    assert _outcomes(unread, raw) == [{"Y": Decimal(1)}] * 5
+    read = unread.replace("则 Y = 1", "则 Y = D12")
+    outcomes = _outcomes(read, raw)
+    assert all(o == outcomes[0] for o in outcomes) and "数值超出可计算的范围" in outcomes[0], outcomes
