@@ -112,7 +112,8 @@ class _Gen:
         self.ns["_table_conflict"] = _table_conflict
         #: comprehensions and quantifiers as module-level functions (set by `generate`)
         self.hoist = False
-        #: definitions that hold their error (`_Failed`) until read (see `definition`)
+        #: definitions and defaulted inputs that hold their error (`_Failed`) until read, found in
+        #: `generate` before any code reading them is written (see `definition`)
         self.deferred: set[str] = set()
         self._may_raise: dict[int, bool] = {}  # per IR node (the program keeps them alive)
         self._named_may_raise: dict[tuple[str, str], bool] = {}  # per definition and defaulted input
@@ -512,13 +513,16 @@ class _Gen:
         the reference evaluator.
         """
         target = self.var(name)
-        if self.may_raise(expr):
-            self.emit(f"try: {target} = {self.ex(expr, {})}")
-            self.emit(f"except EvaluationError as failure: {target} = _Failed(failure)")
-            self.emit(f"except OPERATION_ERRORS as failure: {target} = _Failed(_operation_failed(failure))")
-            self.deferred.add(name)
+        if name in self.deferred:
+            self._held(target, expr)
         elif not self._extreme_loop(target, expr):
             self.emit(f"{target} = {self.ex(expr, {})}")
+
+    def _held(self, target: str, expr: ir.Node, indent: int = 1) -> None:
+        """`target = expr`, or its failure held in a `_Failed` until the name is read."""
+        self.emit(f"try: {target} = {self.ex(expr, {})}", indent)
+        self.emit(f"except EvaluationError as failure: {target} = _Failed(failure)", indent)
+        self.emit(f"except OPERATION_ERRORS as failure: {target} = _Failed(_operation_failed(failure))", indent)
 
     def _extreme_loop(self, target: str, node: ir.Node, indent: int = 1) -> bool:
         """`最早/最晚/最小/最大（[… 对于 … 若 …]）` as statements: one pass over the collection
@@ -707,12 +711,9 @@ class _Gen:
         for spec in p.inputs:
             if spec.default is not None:
                 ident = self.var(spec.name)
-                if self.may_raise(spec.default):  # as a definition: its failure waits to be read
+                if spec.name in self.deferred:  # as a definition: its failure waits to be read
                     self.emit(f"if {ident} is None:")
-                    self.emit(f"try: {ident} = {self.ex(spec.default, {})}", 2)
-                    self.emit(f"except EvaluationError as failure: {ident} = _Failed(failure)", 2)
-                    self.emit(f"except OPERATION_ERRORS as failure: {ident} = _Failed(_operation_failed(failure))", 2)
-                    self.deferred.add(spec.name)
+                    self._held(ident, spec.default, 2)
                 else:
                     self.emit(f"if {ident} is None: {ident} = {self.ex(spec.default, {})}")
         if not closed:
@@ -774,7 +775,7 @@ def _may_raise(node: ir.Node | None, functions: dict[str, Any], calling: frozens
                memo: dict[tuple[str, str], bool] | None = None) -> bool:
     """Whether evaluating the expression can fail: a built-in that can, a 唯一 decision table
     (its rows can disagree), a 函数/决策表 whose body can, arithmetic an input can push out of
-    range (`_leaves_calendar`), or reading a 定义 or a defaulted input whose expression can (its
+    range (`_operation_may_fail`), or reading a 定义 or a defaulted input whose expression can (its
     failure is kept until it is read; `named` holds those expressions by (kind, name), `memo`
     their answers: definitions reading the ones before them would otherwise be walked
     exponentially often). Where it can, the compiled code evaluates what the reference evaluator
@@ -808,7 +809,7 @@ def _may_raise(node: ir.Node | None, functions: dict[str, Any], calling: frozens
         case ir.Builtin(name=n, args=args):
             return n in _MAY_RAISE or any(walk(a) for a in args)
         case ir.Op(args=args):
-            return _leaves_calendar(node, named) or any(walk(a) for a in args)
+            return _operation_may_fail(node, named) or any(walk(a) for a in args)
         case ir.Logic(args=args) | ir.MakeList(items=args):
             return any(walk(a) for a in args)
         case ir.Cond(condition=c, then=t, otherwise=o):
@@ -872,7 +873,7 @@ def _bounded_amount(node: ir.Node, named: dict[tuple[str, str], ir.Node] | None)
     return False
 
 
-def _leaves_calendar(node: ir.Op, named: dict[tuple[str, str], ir.Node] | None = None) -> bool:
+def _operation_may_fail(node: ir.Op, named: dict[tuple[str, str], ir.Node] | None = None) -> bool:
     """Whether the operation can raise on values an input can hold: 时间/日期 ± 时长, 时长 ± 时长,
     时长 × 数, 时长 ÷ 数 (OverflowError, InvalidOperation; not 时间 − 时间: any two times are less
     than a billion days apart),
