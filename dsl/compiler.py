@@ -33,7 +33,7 @@ from dsl.runtime_errors import (
     operation_failed,
 )
 from dsl.types import BOOL as _BOOL
-from dsl.types import DATE, DATETIME, DURATION, MONEY, NUMBER
+from dsl.types import DATE, DATETIME, DURATION, MONEY, NUMBER, PERCENT
 from dsl.values import CENT, EXACT_CONTEXT, MONEY_CONTEXT, Percent
 
 _ORDERED_SCALARS = {DATE, DATETIME, DURATION, MONEY, NUMBER}
@@ -836,6 +836,9 @@ _ROUNDED_MONEY = frozenset({*_ROUNDED_PRODUCTS, "money_div_num"})
 #: products and quotients of numbers: Decimal overflows past 10^999999 (decimal.Overflow),
 #: rare but reachable from an input of 1e300 through a dozen chained definitions
 _UNBOUNDED_NUMBER_KEYS = frozenset({"mul", "div", "num_mul_pct"})
+#: sums and differences of numbers and percents: they overflow only on values such products made
+#: (a conclusion of 5E+999999 doubled), never on ones a case or the rulebook gives
+_SUMS = frozenset({"add", "sub", "pct_add", "pct_sub"})
 
 
 def _body_may_raise(spec: Any, functions: dict[str, Any], inner: frozenset[str],
@@ -862,9 +865,10 @@ def _safe_money_factor(op: str, node: ir.Node) -> bool:
     return abs(value) < _SAFE_MONEY_FACTOR
 
 
-def _bounded_amount(node: ir.Node, named: dict[tuple[str, str], ir.Node] | None) -> bool:
-    """An amount within MONEY_DIGITS: a constant (the parser refuses longer), or an input read
-    from the case (the decoder does) — unless its default computes it."""
+def _bounded_operand(node: ir.Node, named: dict[tuple[str, str], ir.Node] | None) -> bool:
+    """A value within what the case decoder and the parser accept (an amount within MONEY_DIGITS,
+    a number of at most 4300 digits): a constant, or an input read from the case — unless its
+    default computes it. A parameter is not one: an embedder may set it to any Decimal."""
     if isinstance(node, ir.Const):
         return True
     if isinstance(node, ir.Var) and node.kind == "input":
@@ -879,14 +883,17 @@ def _operation_may_fail(node: ir.Op, named: dict[tuple[str, str], ir.Node] | Non
     than a billion days apart),
     or 金额 × / ÷ anything but an input or constant amount and a small constant factor
     (InvalidOperation past MONEY_RESULT_DIGITS; a parameter is not constant: `--param` sets it),
-    or 数 × / ÷ 数 of anything but constants (decimal.Overflow)."""
+    or 数 × / ÷ 数 of anything but constants, or 数/百分比 ± of anything but constants and inputs
+    (decimal.Overflow). tests/test_may_fail.py checks this against the values cases can hold."""
     if node.key in _CALENDAR_KEYS:
         return True
     if node.key in _UNBOUNDED_NUMBER_KEYS:  # 1e300 squared twelve times passes Decimal's 10^999999
         return not all(isinstance(a, ir.Const) for a in node.args)
+    if node.key in _SUMS and node.type in (NUMBER, PERCENT):
+        return not all(_bounded_operand(a, named) for a in node.args)
     if node.key in _ROUNDED_MONEY:
         money = [a for a in node.args if a.type == MONEY]
-        return not (len(money) == 1 and _bounded_amount(money[0], named)
+        return not (len(money) == 1 and _bounded_operand(money[0], named)
                     and all(_safe_money_factor(node.key, a) for a in node.args if a.type != MONEY))
     return node.key in ("add", "sub") and node.type in (DATETIME, DATE, DURATION) \
         and not all(a.type in (DATETIME, DATE) for a in node.args)

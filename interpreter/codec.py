@@ -83,6 +83,12 @@ PathNode = str | tuple[Any, str | int]
 #: No scalar spelled as text (money, time, duration …) is anywhere near this long; longer
 #: strings are rejected before any regex sees them, and never copied into a message whole.
 MAX_SCALAR_TEXT = 100
+#: A whole number given as a JSON number is below this in size (as many digits as a string may
+#: have): sums of inputs then stay far inside Decimal's range (tests/test_may_fail.py).
+NUMBER_LIMIT = 10 ** MAX_SCALAR_TEXT
+#: Whole numbers are written as JSON numbers within 64 bits (what orjson and most readers take),
+#: as exact decimal strings beyond.
+_JSON_INT_LIMIT = 2 ** 63
 #: How much of a found string a message quotes.
 QUOTE_CHARS = 60
 
@@ -293,7 +299,9 @@ def _money_hint(raw: int | float) -> str:
 def _dec_number(raw: Any, path: PathNode, warnings: _Warnings) -> Decimal:
     kind = type(raw)
     if kind is int:
-        return Decimal(raw)
+        if -NUMBER_LIMIT < raw < NUMBER_LIMIT:
+            return Decimal(raw)
+        raise _fail(NUMBER, raw, path, f"数最多 {MAX_SCALAR_TEXT} 位")
     if kind is float and math.isfinite(raw):
         return Decimal(str(raw))
     text = _check_text(NUMBER, raw, path)
@@ -628,9 +636,11 @@ def _enc_date(value: Any) -> Any:
 
 
 def _enc_number(value: Any) -> Any:
-    """Whole numbers as JSON numbers; fractions as exact decimal strings (no float noise)."""
+    """Whole numbers within 64 bits as JSON numbers; fractions and larger numbers as exact decimal
+    strings (no float noise; orjson refuses larger integers, and so do many readers)."""
     if isinstance(value, Decimal):
-        if value.is_finite() and value == value.to_integral_value():
+        if value.is_finite() and value.adjusted() < 19 and value == value.to_integral_value() \
+                and -_JSON_INT_LIMIT <= value < _JSON_INT_LIMIT:
             return int(value)
         return format_number(value)
     return _enc_inferred(value)

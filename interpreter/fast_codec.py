@@ -43,7 +43,13 @@ from dsl.types import (
     Type,
 )
 from dsl.values import CENT
-from interpreter.codec import FactsDecoder, encode_conclusions, encode_value, make_decoder
+from interpreter.codec import (
+    NUMBER_LIMIT,
+    FactsDecoder,
+    encode_conclusions,
+    encode_value,
+    make_decoder,
+)
 
 __all__ = ["ConclusionEncoder", "FastFactsDecoder"]
 
@@ -159,7 +165,7 @@ def _number_decoder() -> Callable[[Any], Any]:
     slow = _slow_scalar(NUMBER)
 
     def decode(raw: Any) -> Any:
-        return Decimal(raw) if type(raw) is int else slow(raw)
+        return Decimal(raw) if type(raw) is int and -NUMBER_LIMIT < raw < NUMBER_LIMIT else slow(raw)
 
     return decode
 

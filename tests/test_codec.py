@@ -82,6 +82,32 @@ def test_the_fast_decoder_refuses_the_same_amounts() -> None:
         book.decoder.decode(dict(case, 实付金额="9" * 16 + ".00"))
 
 
+def test_a_whole_number_has_at_most_a_hundred_digits_as_text_has() -> None:
+    # a larger JSON integer (possible from Python, not from orjson) could pass Decimal's range
+    # when two are added, where only products are counted as able to fail
+    assert decode_value(10 ** 100 - 1, NUMBER, "x") == Decimal(10 ** 100 - 1)
+    for raw in (10 ** 100, -(10 ** 100), 10 ** 5000):
+        assert "数最多 100 位" in str(error_of(raw, NUMBER))
+    from interpreter.api import load_source
+
+    book = load_source("规则书 t\n输入：\n  甲：数\n结论：\n  乙：数\n规则 R 甲：\n  则 乙 = 甲\n")
+    assert book.decoder.decode({"甲": 10 ** 99})[0]["甲"] == Decimal(10 ** 99)
+    with pytest.raises(CaseError, match="数最多 100 位"):
+        book.decoder.decode({"甲": 10 ** 100})
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (Decimal(2 ** 63 - 1), 2 ** 63 - 1), (Decimal(-(2 ** 63)), -(2 ** 63)),
+    (Decimal(2 ** 63), str(2 ** 63)), (Decimal("1E+30"), "1" + "0" * 30), (Decimal("-1E+6336"), "-1" + "0" * 6336),
+])
+def test_whole_numbers_past_64_bits_are_written_as_text(value: Decimal, expected) -> None:
+    # orjson refuses larger integers: a number conclusion made by products of inputs was an
+    # internal error at output; past 4300 digits int() itself failed
+    assert encode_value(value, NUMBER) == expected
+    if len(str(expected)) <= 100:  # and reads back
+        assert decode_value(encode_value(value, NUMBER), NUMBER, "x") == value
+
+
 def test_bool_is_not_a_number() -> None:
     error_of(True, NUMBER)
     error_of(False, MONEY)

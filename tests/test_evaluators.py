@@ -396,3 +396,19 @@ def test_numbers_squared_past_decimal_range_fail_alike() -> None:
     read = unread.replace("则 Y = 1", "则 Y = D12")
     outcomes = _outcomes(read, raw)
     assert all(o == outcomes[0] for o in outcomes) and "数值超出可计算的范围" in outcomes[0], outcomes
+
+
+def test_a_sum_of_numbers_a_conclusion_made_huge_fails_only_where_read() -> None:
+    # 大 is 5E+999999, made by products (each counted as able to fail) of Dk = 倍数 ^ 2^k =
+    # 10^(99 × 2^k), 99 × (2^13 + 2^10 + 2^9 + 2^8 + 2^6 + 2^5 + 2^4 + 2^2 + 1) = 999999; doubling
+    # it overflows. Read after 或 was decided, it is never evaluated: the compiled evaluator once
+    # computed it anyway (a sum counted as safe) and failed alone
+    defs = "定义 D1 = 倍数 × 倍数\n" + "".join(f"定义 D{i} = D{i - 1} × D{i - 1}\n" for i in range(2, 14))
+    source = ("结论：\n  大：数\n  X：是否\n\n" + defs + "定义 和 = 大 + 大\n\n"
+              "规则 R1 x：\n  依据 规范 \"1\"\n  则 大 = D13 × D10 × D9 × D8 × D6 × D5 × D4 × D2 × 倍数 × 小数\n\n"
+              "规则 R2 y：\n  依据 规范 \"1\"\n  如果 倍数 > 1 或 和 > 0\n  则 X = 是\n")
+    raw = {"付款": "2022-03-01 10:00:00", "倍数": 10 ** 99, "小数": 5}
+    outcomes = _outcomes(source, raw)
+    assert outcomes == [{"大": Decimal("5E+999999"), "X": True}] * 5, outcomes
+    read = _outcomes(source.replace("倍数 > 1 或 和 > 0", "和 > 0"), raw)
+    assert all(o == read[0] for o in read) and "数值超出可计算的范围" in read[0], read
