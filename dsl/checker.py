@@ -28,6 +28,8 @@ _LITERAL_TYPES = {
     "money": T.MONEY, "percent": T.PERCENT, "datetime": T.DATETIME, "date": T.DATE,
     "duration": T.DURATION, "number": T.NUMBER, "string": T.TEXT, "bool": T.BOOL, "null": T.ANY,
 }
+#: the cell operators that need ordered values (= and ≠ take texts and lists too)
+_ORDERING = frozenset({"<", "≤", ">", "≥"})
 _HIT_POLICIES = ("唯一", "首个", "全部")
 
 
@@ -338,7 +340,7 @@ class Checker:
                 for v in values:
                     if cell.kind in ("in", "not_in"):
                         self._expect(v, T.ListType(ptype), f"参数「{pname}」的条件")
-                    elif compare_signature(ptype, v.type, cell.kind in ("compare", "range")) is None:
+                    elif compare_signature(ptype, v.type, cell.kind == "range" or cell.op in _ORDERING) is None:
                         self.error(f"条件格的值类型为 {v.type}，无法与参数「{pname}」（{ptype}）比较", cell.span)
                     elif _dates_meet_times(ptype, v.type):
                         self.error(f"条件格的值（{v.type}）与参数「{pname}」（{ptype}）一边含时间、一边是日期："

@@ -23,6 +23,7 @@ from dsl.values import (
     EXACT_CONTEXT,
     MONEY_CONTEXT,
     Percent,
+    TierValue,
     format_date,
     format_datetime,
     format_duration_cn,
@@ -274,6 +275,8 @@ def cell_matches(kind: str, op: str | None, value: Any, operands: list[Any]) -> 
         return value in operands[0]
     if kind == "not_in":
         return value not in operands[0]
+    if type(value) is TierValue:  # a higher tier has a smaller rank, as in 高于/低于
+        value, operands = -value.rank, [-v.rank for v in operands]
     value = _as_dt(value)
     first = _as_dt(operands[0])
     if kind == "equal":

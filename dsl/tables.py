@@ -92,9 +92,11 @@ def _points(t: T.AnyType, constants: list[Any]) -> list[Any]:
 def _matches(cell: ir.CellSpec, p: Any) -> bool:
     if cell.kind == "any":
         return True
-    if p is _OTHER:
-        return cell.kind == "not_in"
+    if p is _OTHER:  # a value written in no cell of its column
+        return cell.kind == "not_in" or (cell.kind == "compare" and cell.op == "≠")
     vals = [_const(v) for v in cell.values]
+    if isinstance(p, TierValue) and cell.kind in ("compare", "range"):  # ordered as cell_matches orders them
+        p, vals = -p.rank, [-v.rank for v in vals]
     if cell.kind == "equal":
         return p == vals[0]
     if cell.kind == "in":

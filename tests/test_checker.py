@@ -232,6 +232,31 @@ def test_table_text_column_gap_and_in_cells():
     assert "省 = 其他值" in only(diagnostics(src), WARNING, "有空缺").message
 
 
+def test_equal_and_unequal_cells_take_texts_and_cover_other_values():
+    # = 值 / ≠ 值 were refused on a text column as if they needed an order
+    from interpreter.api import load_source
+
+    table = "决策表 分（v：文本），命中 唯一：\n  | = \"q\" | => 1\n  | ≠ \"q\" | => 2\n"
+    src = table + rule("  则 结果 = 分（名）", inputs="  名：文本\n")
+    assert not [d for d in diagnostics(src) if d.is_error or "决策表" in d.message]
+    only_equal = src.replace('  | ≠ "q" | => 2\n', "")
+    assert "v = 其他值" in only(diagnostics(only_equal), WARNING, "有空缺").message
+    book = load_source("规则书 t\n" + DOC + src)
+    assert [book.evaluate({"名": n}).conclusions["结果"] for n in ("q", "z")] == [1, 2]
+
+
+def test_ordering_cells_on_a_tier_column_order_tiers_as_higher_and_lower_do():
+    # they were accepted, then failed at run time ('>' not supported between TierValue)
+    from interpreter.api import load_source
+
+    src = ("层级 等级：S1 > S2 > A\n决策表 分（v：等级），命中 唯一：\n  | > S2 | => 1\n  | ≤ A | => 2\n"
+           + rule("  则 结果 = 分（级）", inputs="  级：等级\n"))
+    assert "v = S2" in only(diagnostics(src), WARNING, "有空缺").message
+    book = load_source("规则书 t\n" + DOC + src)
+    assert [book.evaluate({"级": n}).conclusions["结果"] for n in ("S1", "S2", "A")] == [1, None, 2]
+    assert [book.evaluate_reference({"级": n})["结果"] for n in ("S1", "S2", "A")] == [1, None, 2]
+
+
 def test_table_row_width_and_hit_policy():
     only(diagnostics(TABLE.format(hit="唯一", rows="  | 1 | 2 | => 1\n")), ERROR, "这一行有 2 个条件格，应为 1 个")
     only(diagnostics(TABLE.format(hit="随便", rows="  | - | => 1\n")), ERROR, "未知的命中策略")
