@@ -10,6 +10,7 @@ interrupted run (Ctrl-C, SIGTERM, a killed worker) never leaves a file that look
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
 import signal
 import sys
@@ -27,7 +28,7 @@ import orjson
 from dsl.runtime_errors import EvaluationError
 from interpreter.api import Rulebook, _coerce_now
 from interpreter.case_file import MAX_DEPTH, parse_case_line
-from interpreter.errors import CaseError
+from interpreter.errors import CaseError, describe_os_error
 from interpreter.fast_codec import ConclusionEncoder, FastFactsDecoder
 
 #: bytes of input per task: about 1,400 lines of the shipping benchmark (≈ 35 ms of work).
@@ -190,7 +191,7 @@ def _read_blocks(stream: IO[bytes], skip: int) -> Iterator[tuple[bytes, int, int
     line_no = 1
     while line_no <= skip:
         if not stream.readline():
-            return
+            raise CaseError(f"无法续跑：部分结果已有 {skip} 行，输入却只有 {line_no - 1} 行：它不是这份输入的结果")
         line_no += 1
     rest = b""
     while True:
@@ -209,21 +210,38 @@ def _read_blocks(stream: IO[bytes], skip: int) -> Iterator[tuple[bytes, int, int
         yield rest, line_no, 1
 
 
-def _complete_lines(partial: Path) -> int:
-    """Keep the whole lines of a partial output; drop a torn last line."""
-    if not partial.exists():
-        return 0
+def _complete_lines(partial: Path) -> tuple[int, int, int]:
+    """(lines, good, bad) of a partial output, its torn last line dropped; CaseError if a line
+    is not the result of its own input line (the file was edited, or is not batch output)."""
     data = partial.read_bytes()
     cut = data.rfind(b"\n") + 1
     if cut != len(data):
         with partial.open("r+b") as fh:
             fh.truncate(cut)
-    return data[:cut].count(b"\n")
+    good = bad = 0
+    for number, line in enumerate(data[:cut].splitlines(), start=1):
+        try:
+            result = orjson.loads(line)
+            ok = type(result) is dict and result.get("line") == number and ("error" in result) != (
+                "conclusions" in result)
+        except orjson.JSONDecodeError:
+            ok = False
+        if not ok:
+            raise CaseError(f"无法续跑：{partial} 第 {number} 行不是 rulebook batch 为第 {number} 个用例写出的结果；"
+                            "去掉 --resume 重新运行")
+        if "error" in result:
+            bad += 1
+        else:
+            good += 1
+    return good + bad, good, bad
+
+
+#: more workers than this per core only compete for CPU and memory (each holds the rulebook)
+MAX_WORKERS_PER_CORE = 4
 
 
 def run_batch(book: Rulebook, input_path: str, output: str | None, now: str | None = None,
               workers: int = 0, resume: bool = False, explain: bool = False) -> int:
-    when = _coerce_now(now)
     file = "标准输入" if input_path == "-" else input_path
     if resume and not output:
         raise CaseError("--resume 需要同时给出 -o 输出文件")
@@ -233,17 +251,30 @@ def run_batch(book: Rulebook, input_path: str, output: str | None, now: str | No
             raise CaseError(f"输入文件不存在：{input_path}")
         if p.is_dir():
             raise CaseError(f"{input_path} 是目录，应为 JSONL 文件")
-    partial = Path(output + ".partial") if output else None
-    skip = 0
+    partial = _output_checked(input_path, output) if output else None
+    skip = good_before = bad_before = 0
+    run = _Run(book, input_path, explain, now)
     if partial is not None:
-        if resume:
-            skip = _complete_lines(partial)
+        if resume and partial.exists():
+            run = run.resumed(partial)
+            skip, good_before, bad_before = _complete_lines(partial)
             _err(f"继续上次的运行：已完成 {skip} 行")
-        elif partial.exists():
-            partial.unlink()
-    workers = workers or os.cpu_count() or 1
+        else:
+            if partial.exists():
+                partial.unlink()
+            run.save(partial)
+    when = run.now
+    cores = os.cpu_count() or 1
+    if workers < 0 or workers > MAX_WORKERS_PER_CORE * cores:
+        raise CaseError(f"--workers 应为 1 到 {MAX_WORKERS_PER_CORE * cores} 之间的整数（本机 {cores} 核的 "
+                        f"{MAX_WORKERS_PER_CORE} 倍；省略或 0 时按核数），实际为 {workers}")
+    workers = workers or cores
     stream: IO[bytes] = sys.stdin.buffer if input_path == "-" else open(input_path, "rb")  # noqa: SIM115
-    sink: IO[bytes] = partial.open("ab") if partial is not None else sys.stdout.buffer
+    try:
+        sink: IO[bytes] = partial.open("ab") if partial is not None else sys.stdout.buffer
+    except OSError as exc:
+        stream.close()
+        raise CaseError(f"无法写入 {partial}：{describe_os_error(exc)}") from None
     done = good = bad = 0
     stop: list[str] = []
 
@@ -259,9 +290,10 @@ def run_batch(book: Rulebook, input_path: str, output: str | None, now: str | No
                 if stop:
                     raise Interrupted
                 data, g, b = _block(block, first, file)
-                sink.write(data)
+                _write_all(sink, data)
                 done, good, bad = done + count, good + g, bad + b
                 progress(done)
+            _flush(sink)
         else:
             pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(book, when, explain))
             clean = False
@@ -281,13 +313,14 @@ def run_batch(book: Rulebook, input_path: str, output: str | None, now: str | No
                         break
                     future, size = pending.popleft()
                     data, g, b = _result(future, pool)
-                    sink.write(data)
+                    _write_all(sink, data)
                     done, good, bad = done + size, good + g, bad + b
                     progress(done)
                     if stop:
                         for f, _ in pending:
                             f.cancel()
                         raise Interrupted
+                _flush(sink)
                 clean = True
             finally:
                 if clean:
@@ -303,19 +336,123 @@ def run_batch(book: Rulebook, input_path: str, output: str | None, now: str | No
         sink.flush()
         _err(f"工作进程意外退出：已完成 {skip + done} 行" + (f"，结果保存在 {partial}；用 --resume 继续" if partial else ""))
         return 2
+    except _OutputFailed as exc:
+        where = "标准输出" if partial is None else str(partial)
+        if isinstance(exc.error, BrokenPipeError):
+            _err(f"输出被关闭（读取{where}的程序已先退出）：结果没有全部写出，已停止")
+            _silence_stdout()
+        else:
+            _err(f"写入{where}失败：{describe_os_error(exc.error)}；已完成 {skip + done} 行"
+                 + ("，用 --resume 继续" if partial else ""))
+        return 2
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
         if stream is not sys.stdin.buffer:
             stream.close()
-        if sink is not sys.stdout.buffer:
-            sink.close()
-        else:
-            sink.flush()
+        try:
+            sink.close() if sink is not sys.stdout.buffer else sink.flush()
+        except OSError:
+            pass  # reported above: the run already failed writing
     if partial is not None and output is not None:
         os.replace(partial, output)
-    _err(f"完成：{skip + done} 行，正确 {good} 行，错误 {bad} 行" + (f"（本次续跑 {done} 行）" if skip else ""))
+        run.forget(partial)
+    total_good, total_bad = good_before + good, bad_before + bad
+    _err(f"完成：{skip + done} 行，正确 {total_good} 行，错误 {total_bad} 行" + (f"（本次续跑 {done} 行）" if skip else ""))
     return 0
+
+
+class _OutputFailed(Exception):
+    """Writing the results failed (a full disk, a closed pipe): the run cannot be complete."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _write_all(sink: IO[bytes], data: bytes) -> None:
+    """All of data, or _OutputFailed: a buffered stdout accepts part of a large write to a pipe
+    whose reader has gone (`| head`) and returns the count, and the rest would be lost unseen."""
+    view = memoryview(data)
+    try:
+        while view:
+            written = sink.write(view)
+            view = view[written if written is not None else len(view):]
+    except OSError as exc:
+        raise _OutputFailed(exc) from None
+
+
+def _silence_stdout() -> None:
+    """Send what is left in stdout's buffer nowhere: Python would complain of the closed pipe at exit."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture)
+        pass
+
+
+def _flush(sink: IO[bytes]) -> None:
+    try:
+        sink.flush()
+    except OSError as exc:
+        raise _OutputFailed(exc) from None
+
+
+def _output_checked(input_path: str, output: str) -> Path:
+    """The partial file of an output that can be written and does not overwrite the input."""
+    out = Path(output)
+    if out.is_dir():
+        raise CaseError(f"-o {output} 是目录，应为输出文件的路径")
+    if not out.parent.is_dir():
+        raise CaseError(f"-o {output}：目录 {out.parent} 不存在")
+    if input_path != "-" and out.exists() and os.path.samefile(input_path, out):
+        raise CaseError(f"-o {output} 就是输入文件：结果会覆盖输入，请写到另一个文件")
+    return Path(output + ".partial")
+
+
+class _Run:
+    """What a run's results depend on — the rulebook (text, version, parameters), --explain,
+    the input and the evaluation time — kept beside the partial output, so that --resume
+    continues only the same run (and with its time, when --now was not given)."""
+
+    def __init__(self, book: Rulebook, input_path: str, explain: bool, now: str | None,
+                 recorded_now: datetime | None = None) -> None:
+        digest = hashlib.sha256()
+        for part in (book.name, book.version, book.program.source,
+                     repr(sorted(book._param_overrides.items())), str(explain)):
+            digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+        self.rulebook = digest.hexdigest()[:32]
+        self.input = "-" if input_path == "-" else os.path.abspath(input_path)
+        self.now_given = now
+        self.now = recorded_now if recorded_now is not None and now is None else _coerce_now(now)
+
+    @staticmethod
+    def _meta(partial: Path) -> Path:
+        return partial.with_name(partial.name + ".meta")
+
+    def save(self, partial: Path) -> None:
+        self._meta(partial).write_bytes(orjson.dumps(
+            {"rulebook": self.rulebook, "input": self.input, "now": self.now.isoformat(" ")}))
+
+    def forget(self, partial: Path) -> None:
+        self._meta(partial).unlink(missing_ok=True)
+
+    def resumed(self, partial: Path) -> _Run:
+        """This run, with the recorded time; CaseError if the partial output is another run's."""
+        try:
+            meta = orjson.loads(self._meta(partial).read_bytes())
+            recorded = datetime.fromisoformat(meta["now"])
+            same = (meta["rulebook"], meta["input"]) == (self.rulebook, self.input)
+        except (OSError, ValueError, KeyError, TypeError):
+            raise CaseError(f"无法续跑：找不到或读不懂 {self._meta(partial)}，不能确认 {partial} 是同一规则书、"
+                            "同一输入的结果；去掉 --resume 重新运行") from None
+        if not same:
+            raise CaseError(f"无法续跑：{partial} 是另一次运行的结果（规则书、参数、--explain 或输入文件不同）；"
+                            "去掉 --resume 重新运行")
+        if self.now_given is not None and self.now != recorded:
+            raise CaseError(f"无法续跑：上次的评估时间是 {recorded.isoformat(' ')}，这次 --now 为 "
+                            f"{self.now.isoformat(' ')}；同一批的评估时间必须相同（续跑时可省略 --now）")
+        self.now = recorded
+        return self
 
 
 def _result(future: Future, pool: ProcessPoolExecutor) -> Any:

@@ -17,7 +17,7 @@ import orjson
 
 from dsl.diagnostics import RulebookError
 from dsl.runtime_errors import EvaluationError
-from interpreter.errors import CaseError
+from interpreter.errors import CaseError, describe_os_error
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -115,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--explain", action="store_true",
                    help="每行结果同时带上解释（与 explain --format json 的 explanation 相同；慢得多）")
 
-    sub.add_parser("rulebooks", help="列出内置规则书", add_help=False)
+    command("rulebooks", "列出内置规则书", "  rulebook rulebooks")
     return p
 
 
@@ -343,6 +343,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # a full disk, a file that cannot be read or written
+        where = f"{exc.filename}：" if exc.filename else "读写失败："
+        _err(f"错误：{where}{describe_os_error(exc)}")
+        return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
         if debug:
             raise

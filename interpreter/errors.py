@@ -7,6 +7,8 @@ the CLI prints `str(error)` and exits 2, and the batch runner stores it in the o
 
 from __future__ import annotations
 
+import errno
+
 from attrs import frozen
 
 
@@ -73,3 +75,15 @@ class CaseWarning:
 
     def __str__(self) -> str:
         return f"{self.json_path}：{self.message}" if self.json_path else self.message
+
+
+_OS_REASONS = {errno.ENOSPC: "磁盘已满", errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.ENOENT: "文件或目录不存在",
+               errno.EISDIR: "这是目录", errno.ENOTDIR: "路径中有一段不是目录", errno.EROFS: "只读文件系统",
+               errno.EPIPE: "管道已关闭", errno.EIO: "输入输出错误"}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """An operating system's complaint in Chinese where it is a common one, with its own words."""
+    reason = _OS_REASONS.get(exc.errno or 0)
+    own = exc.strerror or str(exc)
+    return f"{reason}（{own}）" if reason else own

@@ -45,6 +45,10 @@ def command(source: Path, output: Path | None, *extra: str) -> list[str]:
     return argv + (["-o", str(output)] if output else [])
 
 
+def command_prefix() -> list[str]:
+    return [sys.executable, "-m", "interpreter.cli"]
+
+
 def env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
@@ -101,6 +105,14 @@ def test_last_line_without_newline_counts(tmp_path, run_cli) -> None:
     assert out.count(b"\n") == 10 and out.endswith(b"\n")
 
 
+@pytest.mark.parametrize("workers", ["-1", "100000"])
+def test_a_worker_count_out_of_reason_is_refused_before_starting(tmp_path, run_cli, workers) -> None:
+    # 100000 started processes until the machine ran out of memory; -1 was an internal error
+    code, out, err = run_small(tmp_path, run_cli, jsonl(3), "--workers", workers)
+    assert code == 2 and out == b"" and "--workers 应为 1 到" in err and f"实际为 {workers}" in err
+    assert "Traceback" not in err
+
+
 def test_workers_give_the_same_bytes(tmp_path, run_cli) -> None:
     data = jsonl(3_000)
     _, one, _ = run_small(tmp_path, run_cli, data, "--workers", "1")
@@ -128,9 +140,118 @@ def test_resume_drops_a_torn_line_and_continues(tmp_path, run_cli) -> None:
     torn = b"".join(lines[:30]) + lines[30][:17]
     (tmp_path / "out.jsonl").unlink()
     (tmp_path / "out.jsonl.partial").write_bytes(torn)
+    _interrupted_run_record(tmp_path)
     code, resumed, err = run_small(tmp_path, run_cli, data, "--workers", "1", "--resume")
     assert code == 0 and resumed == complete
     assert "继续上次的运行：已完成 30 行" in err and "本次续跑 70 行" in err
+    good = sum(b'"conclusions"' in line for line in complete.splitlines())
+    assert f"完成：100 行，正确 {good} 行，错误 {100 - good} 行" in err  # the resumed lines counted too
+    assert not (tmp_path / "out.jsonl.partial.meta").exists()
+
+
+def _interrupted_run_record(tmp_path: Path, now: str = NOW, rulebook: str = "shipping") -> None:
+    """What an interrupted `run_small` leaves beside its partial output."""
+    from interpreter.api import load_rulebook
+    from interpreter.batch import _Run
+
+    _Run(load_rulebook(rulebook), str(tmp_path / "in.jsonl"), False, now).save(tmp_path / "out.jsonl.partial")
+
+
+def _partial_of(tmp_path: Path, run_cli, data: bytes, lines: int) -> bytes:
+    """The first `lines` lines of a complete run, left as an interrupted run leaves them."""
+    _, complete, _ = run_small(tmp_path, run_cli, data, "--workers", "1")
+    (tmp_path / "out.jsonl").unlink()
+    (tmp_path / "out.jsonl.partial").write_bytes(b"".join(complete.splitlines(keepends=True)[:lines]))
+    _interrupted_run_record(tmp_path)
+    return complete
+
+
+def test_resume_keeps_the_first_runs_time_and_refuses_another(tmp_path, run_cli) -> None:
+    # a resumed run used to evaluate its lines at its own (default: current) time, silently
+    # mixing two evaluation times in one output
+    data = jsonl(20)
+    complete = _partial_of(tmp_path, run_cli, data, 5)
+    source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    code, _, err = run_cli("batch", "-r", "shipping", str(source), "-o", str(output), "--resume", "--now",
+                           "2030-01-01 00:00:00")
+    assert code == 2 and f"上次的评估时间是 {NOW}" in err and not output.exists()
+    code, _, err = run_cli("batch", "-r", "shipping", str(source), "-o", str(output), "--resume")
+    assert code == 0 and output.read_bytes() == complete
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda lines: lines[:2] + lines[3:5], "第 3 行不是 rulebook batch 为第 3 个用例写出的结果"),
+    (lambda lines: lines[:4] + [b"garbage\n"], "第 5 行不是"),
+    (lambda lines: lines[:5] * 2, "第 6 行不是"),
+])
+def test_resume_refuses_a_partial_output_that_is_not_this_runs(tmp_path, run_cli, edit, message) -> None:
+    # lines were lost, doubled or copied into the output as they stood
+    data = jsonl(20)
+    complete = _partial_of(tmp_path, run_cli, data, 5)
+    partial = tmp_path / "out.jsonl.partial"
+    partial.write_bytes(b"".join(edit(complete.splitlines(keepends=True))))
+    code, out, err = run_small(tmp_path, run_cli, data, "--workers", "1", "--resume")
+    assert code == 2 and message in err and out == b"" and partial.exists()
+
+
+def test_resume_refuses_a_partial_output_longer_than_the_input(tmp_path, run_cli) -> None:
+    # a 9-line partial output of a 4-line input became a 9-line output, "完成：9 行"
+    complete = _partial_of(tmp_path, run_cli, jsonl(30), 30)
+    (tmp_path / "in.jsonl").write_bytes(jsonl(20))
+    code, _, err = run_cli("batch", "-r", "shipping", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"),
+                           "--resume", "--workers", "1")
+    assert code == 2 and "部分结果已有 30 行，输入却只有 20 行" in err
+    assert (tmp_path / "out.jsonl.partial").read_bytes() == complete and not (tmp_path / "out.jsonl").exists()
+
+
+def test_resume_refuses_another_rulebooks_or_a_partial_without_its_record(tmp_path, run_cli) -> None:
+    data = jsonl(20)
+    _partial_of(tmp_path, run_cli, data, 5)
+    _interrupted_run_record(tmp_path, rulebook="lighthouse")
+    code, _, err = run_small(tmp_path, run_cli, data, "--workers", "1", "--resume")
+    assert code == 2 and "是另一次运行的结果" in err
+    (tmp_path / "out.jsonl.partial.meta").unlink()
+    code, _, err = run_small(tmp_path, run_cli, data, "--workers", "1", "--resume")
+    assert code == 2 and "找不到或读不懂" in err
+
+
+def test_an_output_that_cannot_be_written_is_said_before_any_work(tmp_path, run_cli) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(jsonl(3))
+    before = source.read_bytes()
+    for target, message in ((tmp_path / "无此目录" / "o.jsonl", "不存在"), (tmp_path, "是目录"),
+                            (source, "就是输入文件")):
+        code, _, err = run_cli("batch", "-r", "shipping", str(source), "-o", str(target), "--now", NOW)
+        assert code == 2 and message in err and "内部错误" not in err, err
+    assert source.read_bytes() == before and not list(tmp_path.glob("*.partial"))
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("command", [["batch", "-r", "shipping", "{in}", "--now", NOW],
+                                     ["explain", "{case}", "-r", "shipping", "--now", NOW]])
+def test_a_full_disk_is_an_error_not_an_internal_one(tmp_path, command) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(jsonl(3))
+    case = tmp_path / "c.json"
+    case.write_bytes(jsonl(1, bad_every=10**6).strip())
+    argv = [a.format(**{"in": source, "case": case}) for a in command]
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(command_prefix() + argv, stdout=full, stderr=subprocess.PIPE, env=env(), check=False)
+    err = done.stderr.decode()
+    assert done.returncode == 2 and "磁盘已满" in err and "内部错误" not in err, err
+
+
+def test_a_reader_that_stops_early_is_not_told_everything_was_written(tmp_path) -> None:
+    # `batch … | head -1` reported every line written, and exited 0
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(jsonl(3000, bad_every=10**6))
+    process = subprocess.Popen(command_prefix() + ["batch", "-r", "shipping", str(source), "--now", NOW,
+                                                   "--workers", "1"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env())
+    assert process.stdout is not None and process.stdout.readline().startswith(b'{"line":1,')
+    process.stdout.close()
+    err = process.stderr.read().decode() if process.stderr else ""
+    assert process.wait(timeout=60) == 2 and "结果没有全部写出" in err and "完成" not in err, err
 
 
 def test_a_bug_on_one_line_is_an_error_line(tmp_path, run_cli, monkeypatch) -> None:

@@ -146,3 +146,11 @@ def test_help_is_chinese(capsys):
     assert exc.value.code == 0
     out = capsys.readouterr().out
     assert "示例" in out and "评估时间" in out
+
+
+@pytest.mark.parametrize("command", ["explain", "check", "test", "fmt", "batch", "rulebooks"])
+def test_every_command_takes_help(capsys, command):
+    # `rulebook rulebooks --help` was refused as an unknown argument
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0 and "显示帮助并退出" in capsys.readouterr().out
