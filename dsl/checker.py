@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import attrs
+
 from dsl import ast, ir
 from dsl import types as T
 from dsl.builtins import BUILTINS
@@ -90,6 +92,10 @@ class Checker:
         order = self._order(conclusions, rules)
         tests = self._tests(inputs)
         self._unused(inputs, params)
+        if not conclusions:
+            self.warning("规则书没有声明任何结论：求值什么也得不到", Span(self.file, 1, 1, 1, 1),
+                         "在「结论：」段声明要算出的结论，再写规则",
+                         code="no-conclusions")
         header = m.header
         program = ir.Program(
             name=header.name if header else _stem(self.file),
@@ -108,8 +114,26 @@ class Checker:
             rounding=self.rounding,
             source=self.source,
         )
+        self._depth(program)
         self.diagnostics.sort(key=sort_key)
         return program
+
+    def _depth(self, program: ir.Program) -> None:
+        """Refuse an expression nested deeper than every evaluator and explanation can follow
+        (Python's recursion): a chain of 250 `+` evaluated, then failed to be explained."""
+        roots: list[Any] = [i.default for i in program.inputs] + [d.expr for d in program.definitions.values()]
+        for f in program.functions.values():
+            roots += [f.body] if isinstance(f, ir.FunctionSpec) else \
+                [x for row in f.rows for x in (row.result, *(v for cell in row.cells for v in cell.values))]
+        roots += [v.anchor for v in program.versions.values()]
+        roots += [x for r in program.rules.values() for x in (r.condition, *(e for _, e in r.assignments))]
+        roots += [c.default for c in program.conclusions.values()]
+        for root in roots:
+            if root is not None and _deeper_than(root, MAX_EXPRESSION_DEPTH) is not None:
+                self.error(f"表达式嵌套超过 {MAX_EXPRESSION_DEPTH} 层（如一长串 +、若…则…否则 或函数调用），"
+                           "求值与解释都无法逐层跟随", getattr(root, "span", None),
+                           "把长表达式拆成几个「定义」；多分支的 若…则…否则 可改用决策表")
+                return
 
     # ------------------------------------------------------------------ declarations
     def _declare(self, kind: str, name: str, span: Span | None, node: Any = None) -> bool:
@@ -1052,6 +1076,34 @@ def _arith_hint(op: str, left: T.AnyType, right: T.AnyType) -> str | None:
         return "金额 × 金额 没有意义；比例请用百分比（如 30%）"
     if T.DATETIME in (left, right) and op == "+":
         return "时间只能加时长，例如 付款时间 + 48小时"
+    return None
+
+
+#: the deepest expression accepted: the reference walker and the explanations recurse once or
+#: more per level, within Python's limit of 1000 frames (a chain of 250 + could not be explained)
+MAX_EXPRESSION_DEPTH = 150
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _deeper_than(root: Any, limit: int) -> Any:
+    """The first IR node found below `limit` levels of nodes under root (tuples and lists do not
+    count as levels), or None; without recursion, as the tree may be deep."""
+    stack: list[tuple[Any, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (tuple, list)):
+            stack.extend((x, depth) for x in node)
+            continue
+        cls = type(node)
+        names = _FIELDS.get(cls)
+        if names is None:
+            names = _FIELDS[cls] = tuple(f.name for f in attrs.fields(cls) if f.name not in ("span", "type")) \
+                if attrs.has(cls) else ()
+        if not names:
+            continue
+        if depth > limit:
+            return node
+        stack.extend((getattr(node, n), depth + 1) for n in names)
     return None
 
 

@@ -32,8 +32,8 @@ from dsl.runtime_errors import (
     describe,
     operation_failed,
 )
+from dsl.types import ANY, DATE, DATETIME, DURATION, MONEY, NUMBER, PERCENT
 from dsl.types import BOOL as _BOOL
-from dsl.types import DATE, DATETIME, DURATION, MONEY, NUMBER, PERCENT
 from dsl.values import CENT, EXACT_CONTEXT, MONEY_CONTEXT, Percent
 
 _ORDERED_SCALARS = {DATE, DATETIME, DURATION, MONEY, NUMBER}
@@ -889,6 +889,8 @@ def _operation_may_fail(node: ir.Op, named: dict[tuple[str, str], ir.Node] | Non
         return True
     if node.key in _UNBOUNDED_NUMBER_KEYS:  # 1e300 squared twelve times passes Decimal's 10^999999
         return not all(isinstance(a, ir.Const) for a in node.args)
+    if node.key == "neg":  # -P999999999DT1S is past timedelta's range
+        return node.type in (DURATION, ANY)
     if node.key in _SUMS and node.type in (NUMBER, PERCENT):
         return not all(_bounded_operand(a, named) for a in node.args)
     if node.key in _ROUNDED_MONEY:
@@ -980,7 +982,9 @@ def _guarded(impl: Callable[..., Any], text: str) -> Callable[..., Any]:
 
 
 def _table_conflict(name: str, hits: list[tuple[int, Any]]) -> None:
-    raise EvaluationError(f"决策表「{name}」第 {hits[0][0]} 行与第 {hits[1][0]} 行同时命中且结果不同（命中策略：唯一）")
+    """Named as `tracing.table_outcome` names it: the first row, and the first whose result differs."""
+    other = next((line for line, value in hits if value != hits[0][1]), hits[-1][0])
+    raise EvaluationError(f"决策表「{name}」第 {hits[0][0]} 行与第 {other} 行同时命中且结果不同（命中策略：唯一）")
 
 
 def _all_rule_keys(spec: ir.ConclusionSpec) -> list[str]:

@@ -117,10 +117,19 @@ def as_datetime(v: Any) -> Any:
 _as_dt = as_datetime
 
 
+def order_key(v: Any) -> Any:
+    """What a value is ordered by: a date by its midnight, a tier by its height (a higher tier
+    is greater, as 高于 says), anything else by itself."""
+    if type(v) is TierValue:
+        return -v.rank
+    return datetime(v.year, v.month, v.day) if type(v) is date else v
+
+
 def comprehension_sort_key(pair: tuple[Any, Any]) -> tuple[bool, Any]:
-    """Order of `按 键 排序` for (key, element) pairs: absent keys last, dates as midnight."""
+    """Order of `按 键 排序` for (key, element) pairs: absent keys last, dates as midnight,
+    tiers from the lowest up."""
     key = pair[0]
-    return (key is None, as_datetime(key) if key is not None else 0)
+    return (key is None, order_key(key) if key is not None else 0)
 
 
 _exact_mul = EXACT_CONTEXT.multiply
@@ -244,7 +253,7 @@ def make_ops(rounding: str = "四舍五入") -> dict[str, Callable[..., Any]]:
     def between(v: Any, lo: Any, hi: Any) -> Any:
         if v is None or lo is None or hi is None:
             return None
-        v, lo, hi = _as_dt(v), _as_dt(lo), _as_dt(hi)
+        v, lo, hi = order_key(v), order_key(lo), order_key(hi)
         return lo <= v <= hi
 
     ops["between"] = between
@@ -275,14 +284,12 @@ def cell_matches(kind: str, op: str | None, value: Any, operands: list[Any]) -> 
         return value in operands[0]
     if kind == "not_in":
         return value not in operands[0]
-    if type(value) is TierValue:  # a higher tier has a smaller rank, as in 高于/低于
-        value, operands = -value.rank, [-v.rank for v in operands]
-    value = _as_dt(value)
-    first = _as_dt(operands[0])
+    value = order_key(value)
+    first = order_key(operands[0])
     if kind == "equal":
         return value == first
     if kind == "range":
-        return first <= value <= _as_dt(operands[1])
+        return first <= value <= order_key(operands[1])
     return _COMPARE[op](value, first)  # type: ignore[index]
 
 

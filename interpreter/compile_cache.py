@@ -8,6 +8,7 @@ it; a cache that cannot be read or written is simply skipped.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -39,7 +40,9 @@ def read_source(path: Path) -> str:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise RulebookError([Diagnostic("错误", f"无法读取规则书 {path}：{exc.strerror}", None)]) from None
+        from interpreter.errors import describe_os_error
+
+        raise RulebookError([Diagnostic("错误", f"无法读取规则书 {path}：{describe_os_error(exc)}", None)]) from None
     if b"\x00" in data[:8192]:
         raise RulebookError([Diagnostic("错误", f"{path} 是二进制文件，不是规则书文本", None)])
     try:
@@ -70,12 +73,14 @@ def load_cached(path: Path, name: str, strict: bool):
             pass
     book = load_source(source, str(path), strict=strict, name=name)
     if target is not None:
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(f".{os.getpid()}.tmp")
             with tmp.open("wb") as fh:
                 pickle.dump((book.program, book.diagnostics), fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, target)
-        except OSError:
-            pass
+        except Exception:  # noqa: BLE001 - a cache that cannot be written (full, read-only, a program
+            # too deep for pickle) only costs the next run a compilation
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
     return book

@@ -75,9 +75,10 @@ def table_outcome(name: str, policy: str, hits: list[int],
         return None, note
     if policy == "唯一" and len(hits) > 1:
         values = [result_of(line) for line in hits]
-        if any(v != values[0] for v in values[1:]):
+        other = next((i for i, v in enumerate(values) if v != values[0]), None)
+        if other is not None:  # named: the first row, and the first whose result differs from it
             raise EvaluationError(
-                f"决策表「{name}」第 {hits[0]} 行与第 {hits[1]} 行同时命中且结果不同（命中策略：唯一）")
+                f"决策表「{name}」第 {hits[0]} 行与第 {hits[other]} 行同时命中且结果不同（命中策略：唯一）")
         return values[0], note
     return result_of(hits[0]), note
 

@@ -139,3 +139,23 @@ def test_now_given_as_a_date_is_its_midnight() -> None:
     book = load_rulebook("shipping")
     case = {"订单号": "1", "付款时间": "2022-02-01 13:00:00", "实付金额": "100.00"}
     assert book.evaluate(case, now=date(2022, 2, 5)).now == datetime(2022, 2, 5)
+
+
+def test_a_program_the_cache_cannot_store_is_still_loaded(tmp_path, monkeypatch) -> None:
+    # pickle's RecursionError on a deep program was an internal error on every command, and
+    # each attempt left a .tmp file in the cache
+    import pickle
+
+    from interpreter import compile_cache
+
+    monkeypatch.setenv("RULEBOOK_CACHE_DIR", str(tmp_path / "cache"))
+
+    def too_deep(*args, **kwargs):
+        raise RecursionError("maximum recursion depth exceeded while pickling an object")
+
+    monkeypatch.setattr(compile_cache.pickle, "dump", too_deep)
+    rules = tmp_path / "r.rules"
+    rules.write_text((ROOT / "rulebooks" / "lighthouse.rules").read_text(encoding="utf-8"), encoding="utf-8")
+    book = compile_cache.load_cached(rules, "lighthouse", False)
+    assert book.name == "lighthouse" and not list((tmp_path / "cache").glob("*.tmp"))
+    assert pickle.dump is too_deep

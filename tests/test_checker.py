@@ -435,3 +435,33 @@ def test_a_parameter_that_names_a_definition_keeps_the_definitions_own_errors():
     ds = diagnostics(src)
     only(ds, ERROR, "参数「P」的值必须是常量")
     only(ds, ERROR, "不能计算 金额 + 数")
+
+
+# ---------------------------------------------------------------- depth every evaluator can follow
+def _chain(kind: str, n: int) -> str:
+    expr = {"sum": lambda: " + ".join(["价"] * n),
+            "cond": lambda: "".join(f"若 价 > {i}元 则 {i}元 否则 " for i in range(n)) + "0元",
+            "max": lambda: "最大（" * (n - 1) + "价" + "，1元）" * (n - 1)}[kind]()
+    return f"输入：\n  价：金额\n结论：\n  和：金额\n规则 R-1 x：\n  依据 规范 \"1\"\n  则 和 = {expr}\n"
+
+
+@pytest.mark.parametrize("kind", ["sum", "cond", "max"])
+def test_the_deepest_expression_accepted_is_evaluated_and_explained_by_every_path(kind):
+    # a chain of 250 + passed the checker and was evaluated, then every explanation failed with
+    # RecursionError (an internal error); at 340 the reference evaluator failed where the tracer did not
+    from interpreter.api import load_source
+    from interpreter.explanation import why_not
+    from interpreter.render import markdown, text_tree
+
+    accepted = [n for n in range(100, 200, 7) if not [d for d in diagnostics(_chain(kind, n)) if d.is_error]]
+    refused = [n for n in range(100, 200, 7) if n not in accepted]
+    assert accepted and refused and max(accepted) < min(refused)
+    assert "表达式嵌套超过" in only(diagnostics(_chain(kind, min(refused))), ERROR).message
+    book = load_source("规则书 d\n" + DOC + _chain(kind, max(accepted)))
+    value = book.evaluate({"价": "1.00"}).conclusions["和"]
+    assert book.evaluate_reference({"价": "1.00"})["和"] == value
+    decision = book.evaluate({"价": "1.00"}, explain=True)
+    decision.to_json()
+    text_tree([(decision.explanation, "d")], "t")
+    markdown([(decision.explanation, "d")])
+    why_not(book.program, decision.trace, "和")

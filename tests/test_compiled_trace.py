@@ -95,7 +95,7 @@ def _deep_rulebook(depth: int) -> str:
             f"规则 R1 深：\n  依据 规范 \"1\"\n  则 档 = {chain}\n")
 
 
-@pytest.mark.parametrize("depth", [20, 150])
+@pytest.mark.parametrize("depth", [20, 140])  # 140: past what CPython compiles, within what the checker accepts
 def test_deep_expressions_explain_alike(depth) -> None:
     book = load_source(_deep_rulebook(depth))
     facts = {"甲": 3}

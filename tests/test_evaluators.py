@@ -153,7 +153,7 @@ def test_lists_compare_for_equality_with_empty_list():
 
 # ---------------------------------------------------------------- an operation failing in Python
 OVERFLOW = {"付款": "2022-03-01 10:00:00", "时长": "P3000000D",  # past year 9999 from 2022
-            "金额": "10.00", "倍数": 1e300, "小数": 1e-300}  # no longer roundable to cents
+            "金额": "10.00", "倍数": "9" * 99, "小数": "0." + "0" * 97 + "1"}  # no longer roundable to cents
 OVERFLOW_HEAD = (
     "规则书 t\n文献 规范：《规范》\n\n输入：\n  付款：时间\n  时长：时长，可选\n  标记：是否，可选\n"
     "  金额：金额，可选\n  倍数：数，可选\n  小数：数，可选\n  可选时间：时间，可选\n\n")
@@ -388,12 +388,12 @@ def test_quotients_round_to_cents_as_exact_fractions_do() -> None:
 
 
 def test_numbers_squared_past_decimal_range_fail_alike() -> None:
-    # 1e300 squared twelve times passes 10^999999: unread, no evaluator fails; read, all do
-    defs = "定义 D0 = 倍数\n" + "".join(f"定义 D{i} = D{i - 1} × D{i - 1}\n" for i in range(1, 13))
-    raw = {"付款": "2022-03-01 10:00:00", "倍数": 1e300}
+    # 10^99 squared fourteen times passes 10^999999: unread, no evaluator fails; read, all do
+    defs = "定义 D0 = 倍数\n" + "".join(f"定义 D{i} = D{i - 1} × D{i - 1}\n" for i in range(1, 15))
+    raw = {"付款": "2022-03-01 10:00:00", "倍数": 10 ** 99}
     unread = "结论：\n  Y：数\n\n" + defs + "\n规则 R1 x：\n  依据 规范 \"1\"\n  则 Y = 1\n"
     assert _outcomes(unread, raw) == [{"Y": Decimal(1)}] * 5
-    read = unread.replace("则 Y = 1", "则 Y = D12")
+    read = unread.replace("则 Y = 1", "则 Y = D14")
     outcomes = _outcomes(read, raw)
     assert all(o == outcomes[0] for o in outcomes) and "数值超出可计算的范围" in outcomes[0], outcomes
 
@@ -412,3 +412,30 @@ def test_a_sum_of_numbers_a_conclusion_made_huge_fails_only_where_read() -> None
     assert outcomes == [{"大": Decimal("5E+999999"), "X": True}] * 5, outcomes
     read = _outcomes(source.replace("倍数 > 1 或 和 > 0", "和 > 0"), raw)
     assert all(o == read[0] for o in read) and "数值超出可计算的范围" in read[0], read
+
+
+TIERS = ("规则书 t\n文献 规范：《规范》\n层级 等级：高 高于 中 高于 低\n\n输入：\n"
+         "  卖家：列表（记录（名：文本，级：等级））\n  级：等级\n\n"
+         "结论：\n  排名：列表（文本）\n  中档：是否\n\n"
+         "规则 R-1 排：\n  依据 规范 \"1\"\n  则 排名 = [项.名 对于 项 属于 卖家 按 项.级 排序]\n\n"
+         "规则 R-2 档：\n  依据 规范 \"1\"\n  则 中档 = 级 在 低 至 中 之间\n")
+
+
+@pytest.mark.parametrize(("level", "between"), [("高", False), ("中", True), ("低", True)])
+def test_tiers_sort_and_fall_between_as_higher_and_lower_order_them(level, between) -> None:
+    # both passed the checker, then failed at run time ('<' not supported between TierValue)
+    book = load_source(TIERS)
+    raw = {"卖家": [{"名": "甲", "级": "高"}, {"名": "乙", "级": "低"}, {"名": "丙", "级": "中"}], "级": level}
+    expected = {"排名": ("乙", "丙", "甲"), "中档": between}  # from the lowest tier up
+    assert dict(book.evaluate(raw).conclusions) == expected
+    assert book.evaluate_reference(raw) == expected
+    assert dict(book.evaluate(raw, explain=True).conclusions) == expected
+
+
+def test_a_unique_table_conflict_names_the_rows_that_disagree() -> None:
+    # rows 9 and 10 agree ("甲"); row 11 is the one that differs, and was not named
+    source = ("规则书 t\n文献 规范：《规范》\n\n输入：\n  价：金额\n  界：金额\n\n"
+              "决策表 档（x：金额），命中 唯一：\n  | ≥ 界 | => \"甲\"\n  | ≥ 0元 | => \"甲\"\n  | ≥ 1元 | => \"乙\"\n\n"
+              "结论：\n  结：文本\n\n规则 R-1 一：\n  依据 规范 \"1\"\n  则 结 = 档（价）\n")
+    outcomes = _outcomes(source, {"价": "5.00", "界": "0.00"}, head="")
+    assert outcomes == ["决策表「档」第 9 行与第 11 行同时命中且结果不同（命中策略：唯一）"] * 5, outcomes

@@ -29,7 +29,7 @@ _EXTREMES: dict[Any, list[Any]] = {
     T.MONEY: ["999999999999999.99", "-999999999999999.99", "0.01", "0"],
     T.NUMBER: [10 ** 100 - 1, -(10 ** 100 - 1), 10 ** 100, 1.7976931348623157e308, "9" * 100, "-" + "9" * 99, "0." + "0" * 97 + "1", 0, 1],
     T.PERCENT: ["9" * 99 + "%", "-" + "9" * 98 + "%", "0." + "0" * 96 + "1%", "0%"],
-    T.DURATION: ["P999999999D", "-P999999999D", "PT0S", "PT1S"],
+    T.DURATION: ["P999999999DT86399S", "P999999999D", "-P999999999D", "PT0S", "PT1S"],
     T.DATETIME: ["0001-01-01 00:00:00", "9999-12-31 23:59:59"],
     T.DATE: ["0001-01-01", "9999-12-31"],
     T.TEXT: ["", "文" * 100],
@@ -92,6 +92,23 @@ def test_an_operation_that_can_fail_is_counted_as_able_to(kind, sym, left, right
     for a, b in product(_values(kind, left), _values(kind, right)):
         failure = _raises(key, a, b)
         assert failure is None, f"{left} {sym} {right} on {a!r}, {b!r}: {failure}, yet not counted as able to fail"
+
+
+NEGATABLE = [(kind, t) for kind in ("input", "define") for t in (T.MONEY, T.NUMBER, T.PERCENT, T.DURATION)]
+
+
+@pytest.mark.parametrize(("kind", "t"), NEGATABLE, ids=[f"{k}-{t}" for k, t in NEGATABLE])
+def test_a_negation_that_can_fail_is_counted_as_able_to(kind, t) -> None:
+    # -P999999999DT1S is past timedelta's range: an unread definition failed the compiled
+    # evaluator alone
+    node = ir.Op("neg", (_operand(kind, "甲", t),), t, "-甲", "-")
+    if _operation_may_fail(node):
+        return
+    for a in _values(kind, t):
+        try:
+            make_ops()["neg"](a)
+        except Exception as exc:  # noqa: BLE001 - any failure counts
+            pytest.fail(f"-{a!r}: {type(exc).__name__}, yet not counted as able to fail")
 
 
 def test_the_extremes_reach_the_decoder_limits() -> None:
