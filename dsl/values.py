@@ -105,11 +105,12 @@ def parse_money(text: str) -> Decimal:
     if not m:
         raise ValueSyntaxError(f"「{text}」不是金额，应写作 \"29.70\"、\"¥29.70\" 或 \"29.70元\"")
     value = Decimal(m.group(1))
-    if value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValueSyntaxError(f"金额「{text}」精确到分以下，金额最多两位小数")
     if abs(value) >= MONEY_LIMIT:
         raise ValueSyntaxError(f"金额「{text}」过大：金额最多 {MONEY_DIGITS} 位整数")
-    return value.quantize(CENT)
+    cents = value.quantize(CENT)
+    if cents != value:  # "100.00000" is a whole number of cents, written long
+        raise ValueSyntaxError(f"金额「{text}」精确到分以下，金额最多两位小数")
+    return cents
 
 
 def parse_number(text: str) -> Decimal:

@@ -69,8 +69,12 @@ def _read_bytes(path: str) -> bytes:
 
 
 def load_case_file(path: str) -> Any:
-    """The JSON value in a file (`-` = standard input); any problem is a CaseError."""
-    return parse_case_bytes(_read_bytes(path), _display_name(path))
+    """The JSON value in a file (`-` = standard input), each of its objects naming a key once;
+    any problem is a CaseError."""
+    data = _read_bytes(path)
+    value = parse_case_bytes(data, _display_name(path))
+    _refuse_repeated_keys(data, _display_name(path))
+    return value
 
 
 def load_case_object(path: str) -> dict[str, Any]:
@@ -78,6 +82,25 @@ def load_case_object(path: str) -> dict[str, Any]:
     value = load_case_file(path)
     _require_object(value, _display_name(path), None)
     return value
+
+
+def _refuse_repeated_keys(data: bytes, file: str) -> None:
+    """A key given twice in one object: JSON parsers keep the last one, silently. (Checked for
+    a case file; a batch line is not, at the price of a second parse of every line.)"""
+    repeated: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in items:
+            if key in seen:
+                repeated.append(key)
+            seen.add(key)
+        return dict(items)
+
+    json.loads(data.removeprefix(_BOM).decode("utf-8"), object_pairs_hook=pairs)
+    if repeated:
+        keys = "、".join(f"「{k}」" for k in dict.fromkeys(repeated))
+        raise CaseError(f"同一个 JSON 对象里键{keys}出现了不止一次：只有最后一个会被读到，请只保留一个", file=file)
 
 
 def parse_case_line(text: str | bytes, line_no: int, file: str) -> dict[str, Any]:

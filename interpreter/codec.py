@@ -86,6 +86,12 @@ MAX_SCALAR_TEXT = 100
 #: A whole number given as a JSON number is below this in size (as many digits as a string may
 #: have): sums of inputs then stay far inside Decimal's range (tests/test_may_fail.py).
 NUMBER_LIMIT = 10 ** MAX_SCALAR_TEXT
+#: Past this a JSON number may not be what was written: orjson reads an integer beyond 64 bits
+#: as a float (18446744073709551616 → 1.8446744073709552e+19), and floats skip integers here.
+_FLOAT_EXACT = 2.0 ** 53
+_BEYOND_64_BITS = 2.0 ** 64
+_BIG_FLOAT = ("这么大的 JSON 数字不一定是原来写的数（超过 64 位的整数会被读成浮点数，丢掉末尾的数字），"
+              "请写成字符串，如 \"18446744073709551616\"")
 #: Whole numbers are written as JSON numbers within 64 bits (what orjson and most readers take),
 #: as exact decimal strings beyond.
 _JSON_INT_LIMIT = 2 ** 63
@@ -303,6 +309,8 @@ def _dec_number(raw: Any, path: PathNode, warnings: _Warnings) -> Decimal:
             return Decimal(raw)
         raise _fail(NUMBER, raw, path, f"数最多 {MAX_SCALAR_TEXT} 位")
     if kind is float and math.isfinite(raw):
+        if abs(raw) >= _BEYOND_64_BITS:  # where an integer literal orjson could not hold lands
+            raise _fail(NUMBER, raw, path, _BIG_FLOAT)
         return Decimal(str(raw))
     text = _check_text(NUMBER, raw, path)
     try:
@@ -368,7 +376,7 @@ def _dec_text(raw: Any, path: PathNode, warnings: _Warnings) -> str:
         return raw
     if type(raw) is int and raw.bit_length() <= 64:
         return str(raw)  # Taobao Open Platform sends ids such as `tid` as JSON numbers
-    raise _fail(TEXT, raw, path)
+    raise _fail(TEXT, raw, path, _BIG_FLOAT if type(raw) is float and abs(raw) >= _FLOAT_EXACT else None)
 
 
 def _choice_decoder(t: EnumType | TierType, choices: tuple[str, ...],
@@ -568,16 +576,24 @@ class FactsDecoder:
         for name, decoder, required, aliases, t in self._plan:
             value = raw.get(name)
             node: PathNode = (path, name)
+            rest = aliases
             if value is None:
-                for alias in aliases:
+                for i, alias in enumerate(aliases):
                     value, node = _dig(raw, alias, path)
                     if value is not None:
+                        rest = aliases[i + 1:]
                         break
             if value is None:
                 if required:
                     raise self._missing(raw, path, name, t, aliases)
                 continue
             out[name] = decoder(value, node, sink)
+            for alias in rest:  # the same input given twice must agree
+                other, where = _dig(raw, alias, path)
+                if other is not None and decoder(other, where, _Warnings()) != out[name]:
+                    raise CaseError(f"输入「{name}」给了两个不同的值：{render_path(node)} 为 {describe_json(value)}，"
+                                    f"{render_path(where)} 为 {describe_json(other)}；请只给一个，或让两者相同",
+                                    json_path=render_path(where))
         if not self._known.issuperset(raw):
             strays = [k for k in raw if k not in self._known]
             sink.unknown(id(self), path, strays, self._names, "输入")

@@ -415,3 +415,23 @@ def test_encode_then_decode_round_trips(case: tuple[AnyType, object]) -> None:
     encoded = encode_value(value, t)
     assert decode_value(encoded, t) == value
     assert encode_value(decode_value(encoded, t), t) == encoded
+
+
+@pytest.mark.parametrize(("raw", "cents"), [("100.00000", "100.00"), ("29.700", "29.70"), ("0.000", "0.00")])
+def test_an_amount_written_with_more_zeros_is_still_whole_cents(raw: str, cents: str) -> None:
+    # "100.00000" was refused as "精确到分以下"
+    assert decode_value(raw, MONEY, "x") == Decimal(cents)
+    assert "精确到分以下" in str(error_of("100.001", MONEY))
+
+
+def test_a_json_number_past_64_bits_is_not_taken_as_written() -> None:
+    # orjson reads 123456789012345678901234567890 as the float 1.2345678901234568e+29: the 数 was
+    # silently another number, and an id such as tid was reported as that float
+    import orjson
+
+    raw = orjson.loads(b"123456789012345678901234567890")
+    assert type(raw) is float
+    assert "超过 64 位的整数会被读成浮点数" in str(error_of(raw, NUMBER))
+    assert "超过 64 位的整数会被读成浮点数" in str(error_of(orjson.loads(b"18446744073709551616"), TEXT))
+    assert decode_value(orjson.loads(b"18446744073709551615"), NUMBER, "x") == Decimal(2 ** 64 - 1)
+    assert decode_value(1.5e18, NUMBER, "x") == Decimal("1.5E+18")
