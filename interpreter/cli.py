@@ -150,14 +150,30 @@ def _shown(value: Any) -> str:
 
 
 def _rules_files(paths: list[str]) -> list[Path]:
+    """The .rules files named or under the directories named; CaseError for a directory without
+    any, or a test file given where its rulebook belongs (a check of nothing is no success)."""
     out: list[Path] = []
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            out.extend(sorted(path.rglob("*.rules")))
+            found = sorted(path.rglob("*.rules"))
+            if not found:
+                raise CaseError(f"目录 {p} 中没有 .rules 文件")
+            out.extend(found)
+        elif path.name.endswith(".tests.json"):
+            rules = path.name.removesuffix(".tests.json") + ".rules"
+            raise CaseError(f"{p} 是规则书的测试文件，请给出规则书本身（{path.with_name(rules)}）："
+                            "rulebook test 会找到同名的 .tests.json")
         else:
             out.append(path)
     return out
+
+
+def _with_conclusions(book: Any) -> Any:
+    """The rulebook, unless it concludes nothing (an empty file checks, with a warning)."""
+    if not book.program.conclusions:
+        raise CaseError(f"规则书「{book.name}」没有声明任何结论：没有可求值的内容")
+    return book
 
 
 # ---------------------------------------------------------------------- commands
@@ -171,21 +187,34 @@ def cmd_explain(args: argparse.Namespace) -> int:
     case = load_case_object(args.case)
     file = "标准输入" if args.case == "-" else args.case
     if args.rulebook:
-        books = [(load_rulebook(args.rulebook), None)]
+        books = [(_with_conclusions(load_rulebook(args.rulebook)), None)]
     else:
         books = select_rulebooks(case, file)
     results = []
-    for book, reason in books:
+    from interpreter.selection import known_keys
+
+    knowns = [known_keys(book) for book, _ in books]
+    warned: set[str] = set()
+    for i, (book, reason) in enumerate(books):
         book = _params(book, args.param)
-        facts, warnings = book.decode(case, file=file)
+        # with several rulebooks, a key another one reads is not "unknown" to this one
+        others = frozenset().union(*(k for j, k in enumerate(knowns) if j != i))
+        own = case if not others else {k: v for k, v in case.items() if k in knowns[i] or k not in others}
+        facts, warnings = book.decode(own, file=file)
         for w in warnings:
-            _err(f"{file}：警告：{w.json_path + '：' if w.json_path else ''}{w.message}")
-        decision = book.evaluate(facts, args.now, decoded=True, explain=True)
+            line = f"{file}：警告：{w.json_path + '：' if w.json_path else ''}{w.message}"
+            if line not in warned:
+                warned.add(line)
+                _err(line)
+        try:
+            decision = book.evaluate(facts, args.now, decoded=True, explain=True)
+        except EvaluationError as exc:  # say which case failed, as a bad input does
+            raise EvaluationError(f"{file}（规则书「{book.name}」）：{exc}") from None
         results.append((book, reason, decision))
     for book, reason, _ in results:
         if reason:
             _err(f"自动选择规则书「{book.name}」：{reason}")
-    if args.why_not:
+    if args.why_not is not None:
         for book, _, decision in results:
             try:
                 lines = why_not(book.program, decision.trace, args.why_not)
@@ -301,7 +330,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from interpreter.api import load_rulebook
     from interpreter.batch import run_batch
 
-    book = _params(load_rulebook(args.rulebook), args.param)
+    book = _params(_with_conclusions(load_rulebook(args.rulebook)), args.param)
     return run_batch(book, args.input, args.output, now=args.now, workers=args.workers, resume=args.resume,
                      explain=args.explain)
 

@@ -101,7 +101,11 @@ def markdown(explanations: list[tuple[Explanation, str]]) -> str:
     out: list[str] = []
     for exp, title in explanations:
         out.append(f"## {title}\n")
-        out.append(f"评估时间：{display(exp.now)}\n")
+        # 现在 (--now), as the terminal tree's header says: an input such as shipping's 评估时间
+        # may differ from it, and is shown where it was read
+        out.append(f"现在：{display(exp.now)}\n")
+        if exp.defaulted_inputs:
+            out.append("取默认值的输入：" + "，".join(f"{k} = {v}" for k, v in exp.defaulted_inputs) + "\n")
         out.append("| 结论 | 值 | 决定规则 |")
         out.append("|---|---|---|")
         for c in exp.conclusions:

@@ -75,6 +75,22 @@ def test_explain_top_trade_without_hand_conversion(capsys):
     assert c["适用规则"] == "春节不打烊" and c["是否延迟发货"] is True
 
 
+@pytest.mark.parametrize(("key", "value", "agrees"), [
+    ("实付金额", "1.00", False), ("实付金额", "258.00", True), ("订单号", "999", False), ("付款时间", "2022-01-26 10:00:01", False),
+])
+def test_an_input_given_both_by_name_and_by_its_top_field_must_agree(capsys, tmp_path, key, value, agrees):
+    # the top-level key silently won: 本单赔付金额 5.00 instead of 77.40
+    case = json.loads((ROOT / "examples" / "top_trade.json").read_text(encoding="utf-8"))
+    case[key] = value
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(case, ensure_ascii=False), encoding="utf-8")
+    code, out, err = run(capsys, "explain", str(path), "-r", "shipping", "--format", "json")
+    if agrees:
+        assert code == 0 and json.loads(out)["results"][0]["conclusions"]["本单赔付金额"] == "77.40"
+    else:
+        assert code == 2 and f"输入「{key}」给了两个不同的值：$.{key} 为" in err
+
+
 def test_why_not(capsys):
     code, out, _ = run(capsys, "explain", str(FESTIVAL), "-r", "shipping", "--why-not", "是否自动赔付")
     assert code == 0 and "SHIP-4a" in out
@@ -154,3 +170,47 @@ def test_every_command_takes_help(capsys, command):
     with pytest.raises(SystemExit) as exc:
         main([command, "--help"])
     assert exc.value.code == 0 and "显示帮助并退出" in capsys.readouterr().out
+
+
+def test_markdown_names_now_as_now(capsys):
+    # it was headed 评估时间 with the --now value, while the case's own 评估时间 was what counted
+    code, out, _ = run(capsys, "explain", str(ROOT / "examples" / "top_trade.json"), "-r", "shipping",
+                       "--format", "markdown", "--now", "2022-02-01 12:00:00")
+    assert code == 0 and "现在：2022-02-01 12:00:00" in out and "评估时间：2022-02-01" not in out
+    assert "取默认值的输入：" in out
+
+
+def test_an_evaluation_failure_names_the_case_file(capsys, tmp_path):
+    path = tmp_path / "远.json"
+    path.write_text(json.dumps({"订单号": "1", "付款时间": "9999-12-31 23:59:59", "实付金额": "10.00"}),
+                    encoding="utf-8")
+    code, _, err = run(capsys, "explain", str(path), "-r", "shipping", "--now", "2022-03-01 00:00:00")
+    assert code == 2 and f"求值错误：{path}（规则书「shipping」）：求值失败：" in err
+
+
+def test_a_rulebook_without_conclusions_is_warned_of_and_not_run(capsys, tmp_path):
+    # an empty file passed check silently, and explain -r gave {"conclusions": {}} with exit 0
+    empty = tmp_path / "空.rules"
+    empty.write_text("", encoding="utf-8")
+    code, _, err = run(capsys, "check", str(empty))
+    assert code == 0 and "规则书没有声明任何结论" in err and "1 个警告" in err
+    code, _, err = run(capsys, "explain", str(FESTIVAL), "-r", str(empty))
+    assert code == 2 and "没有声明任何结论" in err
+
+
+def test_nothing_to_check_is_not_a_success(capsys, tmp_path):
+    # an empty directory was "检查了 0 个文件" with exit 0; a .tests.json was parsed as a rulebook
+    (tmp_path / "空目录").mkdir()
+    for command in ("check", "fmt", "test"):
+        code, _, err = run(capsys, command, str(tmp_path / "空目录"))
+        assert code == 2 and "中没有 .rules 文件" in err, command
+    tests = tmp_path / "甲.tests.json"
+    tests.write_text('{"cases": []}', encoding="utf-8")
+    code, _, err = run(capsys, "test", str(tests))
+    assert code == 2 and "是规则书的测试文件，请给出规则书本身" in err and "甲.rules" in err
+
+
+def test_why_not_of_nothing_is_an_error(capsys):
+    # --why-not '' printed the whole explanation, exit 0
+    code, out, err = run(capsys, "explain", str(FESTIVAL), "-r", "shipping", "--why-not", "")
+    assert code == 2 and out == "" and "既不是结论也不是规则" in err
