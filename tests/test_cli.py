@@ -214,3 +214,33 @@ def test_why_not_of_nothing_is_an_error(capsys):
     # --why-not '' printed the whole explanation, exit 0
     code, out, err = run(capsys, "explain", str(FESTIVAL), "-r", "shipping", "--why-not", "")
     assert code == 2 and out == "" and "既不是结论也不是规则" in err
+
+
+SHIPPING_CASE = {"订单号": "1", "付款时间": "2022-03-01 10:00:00", "实付金额": "10.00"}
+
+
+@pytest.mark.parametrize(("case", "chosen", "said"), [
+    # every required input there, and more unrelated keys than recognised ones: it used to skip
+    # shipping and say the nearest was lighthouse, missing 查询日期
+    ({**SHIPPING_CASE, "备注": "x", "店铺": "y", "渠道": "z", "运单号": "w"}, ["shipping"], "未知输入「备注」"),
+    # two rulebooks' inputs: each used to call the other's inputs unknown
+    ({**SHIPPING_CASE, "查询日期": "2022-03-01"}, ["shipping", "lighthouse"], None),
+])
+def test_automatic_selection_takes_every_rulebook_whose_required_inputs_are_there(capsys, tmp_path, case, chosen, said):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(case, ensure_ascii=False), encoding="utf-8")
+    code, out, err = run(capsys, "explain", str(path), "--format", "json", "--now", "2022-03-05 00:00:00")
+    assert code == 0 and [r["rulebook"] for r in json.loads(out)["results"]] == chosen, err
+    assert ("未知输入" in err) == (said is not None) and (said is None or said in err), err
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ({}, "用例中没有任何内置规则书的输入"),
+    ({"订单号": "1", "付款时问": "2022-03-01 10:00:00", "实付金额": "10.00"},
+     "最接近的是「shipping」，缺少 付款时间（「付款时问」是不是「付款时间」？）"),
+])
+def test_automatic_selection_says_what_is_missing_truthfully(capsys, tmp_path, case, message):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(case, ensure_ascii=False), encoding="utf-8")
+    code, _, err = run(capsys, "explain", str(path))
+    assert code == 2 and message in err, err
