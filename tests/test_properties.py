@@ -204,12 +204,12 @@ class Gen:
             MONEY: ["add", "sub", "pct", "times", "half", "max", "min", "sum", "neg", "fn"],
             NUMBER: ["nadd", "nmul", "count", "fnref"],
             PERCENT: ["ratio"],
-            DURATION: ["tdiff", "dadd", "ddiff"],
+            DURATION: ["tdiff", "dadd", "ddiff", "dneg"],
             DATETIME: ["tplus", "tminus", "earliest", "latest"],
             DATE: ["dateof", "dplus"],
             TEXT: ["concat", "join", "table", "first", "unique", "clash"],
             BOOL: ["cmp", "eq", "and", "or", "not", "present", "absent", "in", "notin", "contains", "starts",
-                   "between", "exists", "forall", "tier"],
+                   "between", "exists", "forall", "tier", "tierbetween"],
             TIER: [],
             LMONEY: ["comp", "plus"],
             LTEXT: ["tcomp", "dedup", "alltab", "tcomp2"],
@@ -272,6 +272,10 @@ class Gen:
                 return f"{q} 项 属于 明细 满足 {_p(self.item_condition(depth - 1))}"
             case "tier":
                 return f"{_p(e(TIER))} {self.pick(['高于', '低于', '同级'])} {self.pick(LEVELS)}"
+            case "tierbetween":  # tiers ordered as 高于 orders them
+                return f"{_p(e(TIER))} 在 {self.pick(LEVELS)} 至 {self.pick(LEVELS)} 之间"
+            case "dneg":
+                return f"-{_p(e(DURATION))}"
             case "comp":
                 cond = f" 若 {self.item_condition(depth - 1)}" if self.draw(st.booleans()) else ""
                 # 按…排序 together with a filter on a field is xfail'd in test_evaluators (compiler bug)
