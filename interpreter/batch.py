@@ -210,6 +210,16 @@ def _read_blocks(stream: IO[bytes], skip: int) -> Iterator[tuple[bytes, int, int
         yield rest, line_no, 1
 
 
+def _written_by_batch(result: Any, number: int) -> bool:
+    """Whether a parsed line has the shape `_one` and `_block` write for input line `number`."""
+    if type(result) is not dict or type(result.get("line")) is not int or result["line"] != number:
+        return False
+    if "error" in result:
+        return set(result) == {"line", "error"} and type(result["error"]) is str
+    return type(result.get("conclusions")) is dict and set(result) <= {"line", "conclusions", "warnings",
+                                                                        "explanation"}
+
+
 def _complete_lines(partial: Path) -> tuple[int, int, int]:
     """(lines, good, bad) of a partial output, its torn last line dropped; CaseError if a line
     is not the result of its own input line (the file was edited, or is not batch output)."""
@@ -222,8 +232,7 @@ def _complete_lines(partial: Path) -> tuple[int, int, int]:
     for number, line in enumerate(data[:cut].splitlines(), start=1):
         try:
             result = orjson.loads(line)
-            ok = type(result) is dict and result.get("line") == number and ("error" in result) != (
-                "conclusions" in result)
+            ok = _written_by_batch(result, number) and orjson.dumps(result) == line  # byte for byte
         except orjson.JSONDecodeError:
             ok = False
         if not ok:
@@ -251,6 +260,13 @@ def run_batch(book: Rulebook, input_path: str, output: str | None, now: str | No
             raise CaseError(f"输入文件不存在：{input_path}")
         if p.is_dir():
             raise CaseError(f"{input_path} 是目录，应为 JSONL 文件")
+    cores = os.cpu_count() or 1
+    if workers < 0 or workers > MAX_WORKERS_PER_CORE * cores:
+        raise CaseError(f"--workers 应为 1 到 {MAX_WORKERS_PER_CORE * cores} 之间的整数（本机 {cores} 核的 "
+                        f"{MAX_WORKERS_PER_CORE} 倍；省略或 0 时按核数），实际为 {workers}")
+    workers = workers or cores
+    if resume and input_path == "-":
+        raise CaseError("--resume 需要输入文件：从标准输入续跑时无法确认是同一份输入")
     partial = _output_checked(input_path, output) if output else None
     skip = good_before = bad_before = 0
     run = _Run(book, input_path, explain, now)
@@ -264,11 +280,6 @@ def run_batch(book: Rulebook, input_path: str, output: str | None, now: str | No
                 partial.unlink()
             run.save(partial)
     when = run.now
-    cores = os.cpu_count() or 1
-    if workers < 0 or workers > MAX_WORKERS_PER_CORE * cores:
-        raise CaseError(f"--workers 应为 1 到 {MAX_WORKERS_PER_CORE * cores} 之间的整数（本机 {cores} 核的 "
-                        f"{MAX_WORKERS_PER_CORE} 倍；省略或 0 时按核数），实际为 {workers}")
-    workers = workers or cores
     stream: IO[bytes] = sys.stdin.buffer if input_path == "-" else open(input_path, "rb")  # noqa: SIM115
     try:
         sink: IO[bytes] = partial.open("ab") if partial is not None else sys.stdout.buffer
@@ -310,6 +321,8 @@ def run_batch(book: Rulebook, input_path: str, output: str | None, now: str | No
                         block, first, count = item
                         pending.append((pool.submit(_block, block, first, file), count))
                     if not pending:
+                        if stop and not exhausted:  # stopped before the first block was sent
+                            raise Interrupted
                         break
                     future, size = pending.popleft()
                     data, g, b = _result(future, pool)
@@ -398,15 +411,30 @@ def _flush(sink: IO[bytes]) -> None:
 
 
 def _output_checked(input_path: str, output: str) -> Path:
-    """The partial file of an output that can be written and does not overwrite the input."""
+    """The partial file of an output that can be written, is a regular file (it is replaced by
+    renaming: a device such as /dev/null would be replaced), and is none of the input, the
+    partial file and its record (written or deleted before any work)."""
     out = Path(output)
     if out.is_dir():
         raise CaseError(f"-o {output} 是目录，应为输出文件的路径")
     if not out.parent.is_dir():
         raise CaseError(f"-o {output}：目录 {out.parent} 不存在")
-    if input_path != "-" and out.exists() and os.path.samefile(input_path, out):
-        raise CaseError(f"-o {output} 就是输入文件：结果会覆盖输入，请写到另一个文件")
-    return Path(output + ".partial")
+    if out.exists() and not out.is_file():
+        raise CaseError(f"-o {output} 不是普通文件（结果先写到 {output}.partial，完成后改名替换它）；"
+                        "要写到设备或管道，请不用 -o、重定向标准输出")
+    partial = Path(output + ".partial")
+    try:
+        source = os.fstat(sys.stdin.fileno()) if input_path == "-" else os.stat(input_path)
+    except (OSError, ValueError, AttributeError):  # no standard input to compare
+        return partial
+    for target in (out, partial, _Run.record_of(partial)):
+        try:
+            found = os.stat(target)
+        except OSError:
+            continue
+        if (found.st_dev, found.st_ino) == (source.st_dev, source.st_ino):
+            raise CaseError(f"-o {output}：{target} 就是输入文件，结果会覆盖或删除输入；请写到另一个文件")
+    return partial
 
 
 class _Run:
@@ -422,16 +450,22 @@ class _Run:
             digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
         self.rulebook = digest.hexdigest()[:32]
         self.input = "-" if input_path == "-" else os.path.abspath(input_path)
+        found = None if input_path == "-" else os.stat(input_path)
+        #: an input changed in place since the partial output was written is another input
+        self.input_state = None if found is None else [found.st_size, found.st_mtime_ns]
         self.now_given = now
         self.now = recorded_now if recorded_now is not None and now is None else _coerce_now(now)
 
     @staticmethod
-    def _meta(partial: Path) -> Path:
+    def record_of(partial: Path) -> Path:
         return partial.with_name(partial.name + ".meta")
+
+    _meta = record_of
 
     def save(self, partial: Path) -> None:
         self._meta(partial).write_bytes(orjson.dumps(
-            {"rulebook": self.rulebook, "input": self.input, "now": self.now.isoformat(" ")}))
+            {"rulebook": self.rulebook, "input": self.input, "input_state": self.input_state,
+             "now": self.now.isoformat(" ")}))
 
     def forget(self, partial: Path) -> None:
         self._meta(partial).unlink(missing_ok=True)
@@ -442,12 +476,16 @@ class _Run:
             meta = orjson.loads(self._meta(partial).read_bytes())
             recorded = datetime.fromisoformat(meta["now"])
             same = (meta["rulebook"], meta["input"]) == (self.rulebook, self.input)
+            unchanged = meta["input_state"] == self.input_state
         except (OSError, ValueError, KeyError, TypeError):
             raise CaseError(f"无法续跑：找不到或读不懂 {self._meta(partial)}，不能确认 {partial} 是同一规则书、"
                             "同一输入的结果；去掉 --resume 重新运行") from None
         if not same:
             raise CaseError(f"无法续跑：{partial} 是另一次运行的结果（规则书、参数、--explain 或输入文件不同）；"
                             "去掉 --resume 重新运行")
+        if not unchanged:
+            raise CaseError(f"无法续跑：输入文件 {self.input} 在上次运行之后改动过（大小或修改时间不同），"
+                            "已有的结果可能不再对应它；去掉 --resume 重新运行")
         if self.now_given is not None and self.now != recorded:
             raise CaseError(f"无法续跑：上次的评估时间是 {recorded.isoformat(' ')}，这次 --now 为 "
                             f"{self.now.isoformat(' ')}；同一批的评估时间必须相同（续跑时可省略 --now）")

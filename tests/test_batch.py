@@ -60,7 +60,8 @@ def read_lines(path: Path) -> list[dict]:
 # ------------------------------------------------------------------ in-process, small
 def run_small(tmp_path: Path, run_cli, data: bytes, *extra: str) -> tuple[int, bytes, str]:
     source = tmp_path / "in.jsonl"
-    source.write_bytes(data)
+    if not source.exists() or source.read_bytes() != data:  # rewritten, it would be another input to --resume
+        source.write_bytes(data)
     output = tmp_path / "out.jsonl"
     code, out, err = run_cli("batch", "-r", "shipping", str(source), "-o", str(output),
                              "--now", NOW, *extra)
@@ -198,8 +199,12 @@ def test_resume_refuses_a_partial_output_longer_than_the_input(tmp_path, run_cli
     # a 9-line partial output of a 4-line input became a 9-line output, "完成：9 行"
     complete = _partial_of(tmp_path, run_cli, jsonl(30), 30)
     (tmp_path / "in.jsonl").write_bytes(jsonl(20))
-    code, _, err = run_cli("batch", "-r", "shipping", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"),
-                           "--resume", "--workers", "1")
+    argv = ("batch", "-r", "shipping", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"), "--resume",
+            "--workers", "1")
+    code, _, err = run_cli(*argv)
+    assert code == 2 and "在上次运行之后改动过" in err  # its size and time tell first
+    _interrupted_run_record(tmp_path)  # as if the record had been made for this input
+    code, _, err = run_cli(*argv)
     assert code == 2 and "部分结果已有 30 行，输入却只有 20 行" in err
     assert (tmp_path / "out.jsonl.partial").read_bytes() == complete and not (tmp_path / "out.jsonl").exists()
 
@@ -416,3 +421,63 @@ def test_the_short_path_writes_what_the_full_path_writes(monkeypatch) -> None:
     want = [batch._one(book, now, n, raw.rstrip(b"\r"), "x.jsonl") for n, raw in enumerate(lines, start=5)]
     assert out == b"".join(w[0] for w in want)
     assert (good, bad) == (sum(w[1] for w in want), sum(not w[1] for w in want))
+
+
+@pytest.mark.parametrize("suffix", [".partial", ".partial.meta"])
+def test_an_input_named_like_the_outputs_partial_file_is_not_touched(tmp_path, run_cli, suffix) -> None:
+    # the input a.jsonl.partial was deleted as a stale partial; a.jsonl.partial.meta was
+    # overwritten by the run's record, evaluated as one line and deleted, exit 0
+    source = tmp_path / f"a.jsonl{suffix}"
+    source.write_bytes(jsonl(5))
+    before = source.read_bytes()
+    code, _, err = run_cli("batch", "-r", "shipping", str(source), "-o", str(tmp_path / "a.jsonl"), "--now", NOW)
+    assert code == 2 and "就是输入文件" in err and source.read_bytes() == before
+
+
+def test_standard_input_read_from_the_output_file_is_refused(tmp_path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(jsonl(5))
+    with source.open("rb") as stdin:
+        done = subprocess.run(command_prefix() + ["batch", "-r", "shipping", "-", "-o", str(source), "--now", NOW],
+                              stdin=stdin, capture_output=True, env=env(), check=False)
+    assert done.returncode == 2 and "就是输入文件" in done.stderr.decode() and source.read_bytes() == jsonl(5)
+
+
+def test_an_output_that_is_not_a_regular_file_is_refused(tmp_path, run_cli) -> None:
+    # renaming the finished output over /dev/null replaced the device (as root)
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(jsonl(3))
+    code, _, err = run_cli("batch", "-r", "shipping", str(source), "-o", os.devnull, "--now", NOW)
+    assert code == 2 and "不是普通文件" in err and Path(os.devnull).is_char_device()
+
+
+def test_resume_from_standard_input_is_refused(tmp_path, run_cli) -> None:
+    code, _, err = run_cli("batch", "-r", "shipping", "-", "-o", str(tmp_path / "o.jsonl"), "--resume")
+    assert code == 2 and "--resume 需要输入文件" in err
+
+
+@pytest.mark.parametrize("edit", [lambda line: line.replace(b'"line":3', b'"line":true'),
+                                  lambda line: line + b" ", lambda line: line[:-1] + b',"x":1}'])
+def test_resume_takes_only_lines_exactly_as_batch_writes_them(tmp_path, run_cli, edit) -> None:
+    # these were accepted and copied as they stood: the output then differed from a whole run
+    data = jsonl(20)
+    complete = _partial_of(tmp_path, run_cli, data, 5)
+    lines = complete.splitlines(keepends=True)[:5]
+    lines[2] = edit(lines[2].rstrip(b"\n")) + b"\n"
+    (tmp_path / "out.jsonl.partial").write_bytes(b"".join(lines))
+    code, _, err = run_small(tmp_path, run_cli, data, "--workers", "1", "--resume")
+    assert code == 2 and "第 3 行不是 rulebook batch 为第 3 个用例写出的结果" in err
+
+
+def test_a_signal_before_the_first_block_is_an_interruption(tmp_path, run_cli, monkeypatch) -> None:
+    # with two workers, a SIGTERM before any block was sent ended the loop as if the input were
+    # done: exit 0, "完成：0 行", an empty output file
+    from interpreter import batch
+
+    def signalled():  # noqa: ANN202
+        os.kill(os.getpid(), signal.SIGTERM)
+        return lambda done: None
+
+    monkeypatch.setattr(batch, "_progress", signalled)
+    code, out, err = run_small(tmp_path, run_cli, jsonl(50), "--workers", "2")
+    assert code == 130 and "已中断（SIGTERM）" in err and not (tmp_path / "out.jsonl").exists()
