@@ -87,20 +87,35 @@ def load_case_object(path: str) -> dict[str, Any]:
 def _refuse_repeated_keys(data: bytes, file: str) -> None:
     """A key given twice in one object: JSON parsers keep the last one, silently. (Checked for
     a case file; a batch line is not, at the price of a second parse of every line.)"""
-    repeated: list[str] = []
+    repeated: list[tuple[str, dict[str, Any]]] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        seen: set[str] = set()
-        for key, _ in items:
-            if key in seen:
-                repeated.append(key)
-            seen.add(key)
-        return dict(items)
+        made: dict[str, Any] = {}
+        for key, value in items:
+            if key in made and not repeated:
+                repeated.append((key, made))
+            made[key] = value
+        return made
 
-    json.loads(data.removeprefix(_BOM).decode("utf-8"), object_pairs_hook=pairs)
+    value = json.loads(data.removeprefix(_BOM).decode("utf-8"), object_pairs_hook=pairs)
     if repeated:
-        keys = "、".join(f"「{k}」" for k in dict.fromkeys(repeated))
-        raise CaseError(f"同一个 JSON 对象里键{keys}出现了不止一次：只有最后一个会被读到，请只保留一个", file=file)
+        key, where = repeated[0]
+        raise CaseError(f"同一个 JSON 对象里键「{key}」出现了不止一次：只有最后一个会被读到，请只保留一个",
+                        file=file, json_path=_path_of(value, where))
+
+
+def _path_of(root: Any, target: dict[str, Any]) -> str:
+    """The JSON path of the object `target` (by identity) within root."""
+    stack: list[tuple[Any, str]] = [(root, "$")]
+    while stack:
+        node, path = stack.pop()
+        if node is target:
+            return path
+        if type(node) is dict:
+            stack.extend((v, f"{path}.{k}") for k, v in node.items() if type(v) in (dict, list))
+        elif type(node) is list:
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(node) if type(v) in (dict, list))
+    return "$"
 
 
 def parse_case_line(text: str | bytes, line_no: int, file: str) -> dict[str, Any]:

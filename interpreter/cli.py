@@ -56,7 +56,8 @@ class _Parser(argparse.ArgumentParser):
         translated = (message.replace("the following arguments are required", "缺少参数")
                       .replace("unrecognized arguments", "无法识别的参数")
                       .replace("invalid choice", "无效的选项").replace("choose from", "可选")
-                      .replace("expected one argument", "需要一个值"))
+                      .replace("expected one argument", "需要一个值")
+                      .replace("invalid int value", "应为整数，实际为").replace("argument ", "参数 "))
         self.print_usage(sys.stderr)
         print(f"rulebook：错误：{translated}", file=sys.stderr)
         raise SystemExit(EXIT_ERROR)
@@ -194,23 +195,24 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from interpreter.selection import known_keys
 
     knowns = [known_keys(book) for book, _ in books]
-    warned: set[str] = set()
+    warned: dict[tuple[str | None, str], str] = {}
     for i, (book, reason) in enumerate(books):
         book = _params(book, args.param)
         # with several rulebooks, a key another one reads is not "unknown" to this one
         others = frozenset().union(*(k for j, k in enumerate(knowns) if j != i))
         own = case if not others else {k: v for k, v in case.items() if k in knowns[i] or k not in others}
         facts, warnings = book.decode(own, file=file)
-        for w in warnings:
-            line = f"{file}：警告：{w.json_path + '：' if w.json_path else ''}{w.message}"
-            if line not in warned:
-                warned.add(line)
-                _err(line)
+        for w in warnings:  # once per place and matter; the wording with a did-you-mean, if any
+            key = (w.json_path, w.message.split("；")[0])
+            if len(w.message) > len(warned.get(key, "")):
+                warned[key] = w.message
         try:
             decision = book.evaluate(facts, args.now, decoded=True, explain=True)
         except EvaluationError as exc:  # say which case failed, as a bad input does
             raise EvaluationError(f"{file}（规则书「{book.name}」）：{exc}") from None
         results.append((book, reason, decision))
+    for (path, _), message in warned.items():
+        _err(f"{file}：警告：{path + '：' if path else ''}{message}")
     for book, reason, _ in results:
         if reason:
             _err(f"自动选择规则书「{book.name}」：{reason}")

@@ -86,12 +86,12 @@ MAX_SCALAR_TEXT = 100
 #: A whole number given as a JSON number is below this in size (as many digits as a string may
 #: have): sums of inputs then stay far inside Decimal's range (tests/test_may_fail.py).
 NUMBER_LIMIT = 10 ** MAX_SCALAR_TEXT
-#: Past this a JSON number may not be what was written: orjson reads an integer beyond 64 bits
-#: as a float (18446744073709551616 → 1.8446744073709552e+19), and floats skip integers here.
+#: Past this a JSON number read as a float may not be what was written: floats skip integers
+#: here, and orjson reads an integer outside [-2^63, 2^64) as a float (18446744073709551616 →
+#: 1.8446744073709552e+19). Whole numbers within 64 bits come as exact ints.
 _FLOAT_EXACT = 2.0 ** 53
-_BEYOND_64_BITS = 2.0 ** 64
-_BIG_FLOAT = ("这么大的 JSON 数字不一定是原来写的数（超过 64 位的整数会被读成浮点数，丢掉末尾的数字），"
-              "请写成字符串，如 \"18446744073709551616\"")
+_BIG_FLOAT = ("这么大的 JSON 数字（带小数点或指数，或超过 64 位的整数）会被读成浮点数，不一定是原来写的数，"
+              "请写成字符串，如 \"9007199254740993\"")
 #: Whole numbers are written as JSON numbers within 64 bits (what orjson and most readers take),
 #: as exact decimal strings beyond.
 _JSON_INT_LIMIT = 2 ** 63
@@ -309,7 +309,7 @@ def _dec_number(raw: Any, path: PathNode, warnings: _Warnings) -> Decimal:
             return Decimal(raw)
         raise _fail(NUMBER, raw, path, f"数最多 {MAX_SCALAR_TEXT} 位")
     if kind is float and math.isfinite(raw):
-        if abs(raw) >= _BEYOND_64_BITS:  # where an integer literal orjson could not hold lands
+        if abs(raw) >= _FLOAT_EXACT:  # a float no longer holds every integer: maybe not what was written
             raise _fail(NUMBER, raw, path, _BIG_FLOAT)
         return Decimal(str(raw))
     text = _check_text(NUMBER, raw, path)

@@ -246,15 +246,16 @@ def test_jsonl_position_is_the_line_number() -> None:
     assert (info.value.line, info.value.column) == (41, 9)
 
 
-@pytest.mark.parametrize("data", [
-    '{"实付金额": "100.00", "订单号": "1", "实付金额": "5.00"}',
-    '{"物流轨迹": [{"时间": "2022-01-27 10:00:00", "状态": "已揽收", "时间": "2022-01-29 10:00:00"}]}',
-    '\ufeff{"a": 1, "a": 1}',
+@pytest.mark.parametrize(("data", "path"), [
+    ('{"实付金额": "100.00", "订单号": "1", "实付金额": "5.00"}', "$"),
+    ('{"物流轨迹": [{"时间": "2022-01-27 10:00:00"}, {"时间": "2022-01-27 10:00:00", "状态": "已揽收", '
+     '"时间": "2022-01-29 10:00:00"}]}', "$.物流轨迹[1]"),
+    ('\ufeff{"a": 1, "a": 1}', "$"),
 ])
-def test_a_key_given_twice_in_one_object_is_refused(tmp_path: Path, data: str) -> None:
+def test_a_key_given_twice_in_one_object_is_refused(tmp_path: Path, data: str, path: str) -> None:
     # the last one silently won: 本单赔付金额 5.00 where the first said 100.00
     error = load_error(write(tmp_path, data.encode("utf-8")))
-    assert "出现了不止一次" in str(error) and "order.json" in str(error)
+    assert "出现了不止一次" in str(error) and "order.json" in str(error) and error.json_path == path
 
 
 def test_the_same_key_in_different_objects_is_fine(tmp_path: Path) -> None:

@@ -238,9 +238,31 @@ def test_automatic_selection_takes_every_rulebook_whose_required_inputs_are_ther
     ({}, "用例中没有任何内置规则书的输入"),
     ({"订单号": "1", "付款时问": "2022-03-01 10:00:00", "实付金额": "10.00"},
      "最接近的是「shipping」，缺少 付款时间（「付款时问」是不是「付款时间」？）"),
+    # these ran aftersales (nothing required, 评估时间 recognised), or said nothing was recognised
+    ({"trade_fullinfo_get_response": {"trade": {"tid": 1, "pay_time": "2022-01-26 10:00:00"}},
+      "评估时间": "2022-01-30 00:00:00"}, "最接近的是「shipping」，缺少 实付金额"),
+    ({"评估时间": "2022-01-30 00:00:00"}, "用例里只有几本规则书都用到的输入（评估时间），看不出是哪一本"),
+    ({"售后场景": "已收仅退", "退款时间": "2022-01-30 00:00:00", "x": 1, "y": 2, "z": 3},
+     "最接近的是「aftersales」，但用例中它认得的键太少，其余的（x、y、z）它不认得"),
+    ({"售后场境": "已收仅退"}, "用例中没有任何内置规则书的输入（「售后场境」是不是「售后场景」？）"),
 ])
 def test_automatic_selection_says_what_is_missing_truthfully(capsys, tmp_path, case, message):
     path = tmp_path / "c.json"
     path.write_text(json.dumps(case, ensure_ascii=False), encoding="utf-8")
     code, _, err = run(capsys, "explain", str(path))
     assert code == 2 and message in err, err
+
+
+def test_an_argument_of_the_wrong_kind_is_told_in_chinese(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["batch", "-r", "shipping", "x.jsonl", "--workers", "abc"])
+    assert exc.value.code == 2 and "参数 --workers: 应为整数，实际为: 'abc'" in capsys.readouterr().err
+
+
+def test_two_rulebooks_warn_of_an_unknown_key_once(capsys, tmp_path):
+    # each rulebook warned, once with a did-you-mean and once without
+    case = {**SHIPPING_CASE, "查询日期": "2022-03-01", "收货省分": "浙江省"}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(case, ensure_ascii=False), encoding="utf-8")
+    code, _, err = run(capsys, "explain", str(path), "--format", "json", "--now", "2022-03-05 00:00:00")
+    assert code == 0 and err.count("收货省分") == 1 and "是不是「收货省份」" in err, err

@@ -27,7 +27,7 @@ from interpreter.codec import decode_value
 #: per type, the most extreme values a case can give, written as a case would write them
 _EXTREMES: dict[Any, list[Any]] = {
     T.MONEY: ["999999999999999.99", "-999999999999999.99", "0.01", "0"],
-    T.NUMBER: [10 ** 100 - 1, -(10 ** 100 - 1), 10 ** 100, 1.8e19, 1.7976931348623157e308, "9" * 100, "-" + "9" * 99, "0." + "0" * 97 + "1", 0, 1],
+    T.NUMBER: [10 ** 100 - 1, -(10 ** 100 - 1), 10 ** 100, 9.0e15, 1.8e19, "9" * 100, "-" + "9" * 99, "0." + "0" * 97 + "1", 0, 1],
     T.PERCENT: ["9" * 99 + "%", "-" + "9" * 98 + "%", "0." + "0" * 96 + "1%", "0%"],
     T.DURATION: ["P999999999DT86399S", "P999999999D", "-P999999999D", "PT0S", "PT1S"],
     T.DATETIME: ["0001-01-01 00:00:00", "9999-12-31 23:59:59"],
@@ -114,7 +114,7 @@ def test_a_negation_that_can_fail_is_counted_as_able_to(kind, t) -> None:
 def test_the_extremes_reach_the_decoder_limits() -> None:
     """The pools are not quietly empty or tame: the largest values really are decoded."""
     assert Decimal(10 ** 100 - 1) in _decodable(T.NUMBER) and Decimal(10 ** 100) not in _decodable(T.NUMBER)
-    assert Decimal("1.8E+19") in _decodable(T.NUMBER)  # floats up to 64 bits; 1.8e308 is refused
+    assert Decimal("9.0E+15") in _decodable(T.NUMBER) and Decimal("1.8E+19") not in _decodable(T.NUMBER)
     assert max(_decodable(T.NUMBER)) == Decimal(10 ** 100 - 1)
     assert max(_decodable(T.MONEY)) == Decimal("999999999999999.99")
     assert max(_decodable(T.DURATION)).days == 999999999
