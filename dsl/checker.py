@@ -18,7 +18,13 @@ from dsl import types as T
 from dsl.builtins import BUILTINS
 from dsl.diagnostics import ERROR, WARNING, Diagnostic, RulebookError, Span, sort_key
 from dsl.formatter import expr_text
-from dsl.operations import ROUNDING_MODES, as_datetime, binary_signature, compare_signature
+from dsl.operations import (
+    ROUNDING_MODES,
+    as_datetime,
+    binary_signature,
+    compare_signature,
+    order_key,
+)
 from dsl.values import Percent, TierValue
 
 _TYPE_WORDS = {
@@ -119,8 +125,11 @@ class Checker:
         return program
 
     def _depth(self, program: ir.Program) -> None:
-        """Refuse an expression nested deeper than every evaluator and explanation can follow
-        (Python's recursion): a chain of 250 `+` evaluated, then failed to be explained."""
+        """Refuse what is nested deeper than every evaluator and explanation can follow (Python's
+        recursion): a chain of 250 `+` evaluated, then failed to be explained. The reference
+        walker evaluates a definition, a defaulted input, a conclusion or a function where it is
+        read, so their depths add up along a chain (d2 = d1 + …, d3 = d2 + …)."""
+        depths = _EffectiveDepth(program)
         roots: list[Any] = [i.default for i in program.inputs] + [d.expr for d in program.definitions.values()]
         for f in program.functions.values():
             roots += [f.body] if isinstance(f, ir.FunctionSpec) else \
@@ -129,10 +138,11 @@ class Checker:
         roots += [x for r in program.rules.values() for x in (r.condition, *(e for _, e in r.assignments))]
         roots += [c.default for c in program.conclusions.values()]
         for root in roots:
-            if root is not None and _deeper_than(root, MAX_EXPRESSION_DEPTH) is not None:
-                self.error(f"表达式嵌套超过 {MAX_EXPRESSION_DEPTH} 层（如一长串 +、若…则…否则 或函数调用），"
+            if root is not None and depths.of(root) > MAX_EXPRESSION_DEPTH:
+                self.error(f"表达式连同它读到的定义、函数与结论嵌套超过 {MAX_EXPRESSION_DEPTH} 层，"
                            "求值与解释都无法逐层跟随", getattr(root, "span", None),
-                           "把长表达式拆成几个「定义」；多分支的 若…则…否则 可改用决策表")
+                           "长的加法写成 求和（[a，b，…]），多分支的 若…则…否则 改用决策表；"
+                           "不要让定义一层层地引用上一个")
                 return
 
     # ------------------------------------------------------------------ declarations
@@ -346,6 +356,18 @@ class Checker:
         self.symbols[name].type = spec.type
         return spec.type
 
+    def _reversed_range(self, low: ir.Node, high: ir.Node, span: Span | None) -> None:
+        """`高 至 中` (the tiers as declared, highest first) or `5 至 1`: never true, said so."""
+        if not (isinstance(low, ir.Const) and isinstance(high, ir.Const)) or low.value is None or high.value is None:
+            return
+        try:
+            reversed_ = order_key(low.value) > order_key(high.value)
+        except TypeError:
+            return
+        if reversed_:
+            self.warning(f"「{low.text} 至 {high.text}」的起点大于终点（层级则是起点更高），没有值在其间",
+                         span, f"写成「{high.text} 至 {low.text}」", code="reversed-range")
+
     def _table(self, f: ast.Table, params, env) -> ir.TableSpec:
         from dsl.tables import analyse_table
 
@@ -370,6 +392,8 @@ class Checker:
                         self.error(f"条件格的值（{v.type}）与参数「{pname}」（{ptype}）一边含时间、一边是日期："
                                    "逐个元素比较时时间与日期不会相等（只有两边都为空时才相等）", cell.span, _NEVER_EQUAL_HINT,
                                    code="date-as-time")
+                if cell.kind == "range" and len(values) == 2:
+                    self._reversed_range(values[0], values[1], cell.span)
                 text = "-" if cell.kind == "any" else " ".join(
                     ([cell.op] if cell.op else []) + [x.text for x in values])
                 cells.append(ir.CellSpec(cell.kind, cell.op, values, text))
@@ -818,6 +842,7 @@ class Checker:
                 for bound in (low, high):
                     if compare_signature(value.type, bound.type, True) is None:
                         self.error(f"不能比较 {value.type} 与 {bound.type}（在…至…之间）", bound.span)
+                self._reversed_range(low, high, span)
                 return ir.Op("between", (value, low, high), T.BOOL, text, "在…至…之间", span)
             case ast.Presence(value=v, present=pr):
                 value = self.lower(v, env)
@@ -1085,26 +1110,90 @@ MAX_EXPRESSION_DEPTH = 150
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _deeper_than(root: Any, limit: int) -> Any:
-    """The first IR node found below `limit` levels of nodes under root (tuples and lists do not
-    count as levels), or None; without recursion, as the tree may be deep."""
-    stack: list[tuple[Any, int]] = [(root, 0)]
+def _exception_depth(spec: ir.ConclusionSpec) -> int:
+    """The longest chain base → exception → … of a conclusion (the walker weighs it recursively)."""
+    longest, stack = 0, [(k, 1) for k in spec.roots]
+    seen: set[tuple[str, int]] = set()
     while stack:
-        node, depth = stack.pop()
-        if isinstance(node, (tuple, list)):
-            stack.extend((x, depth) for x in node)
+        key, depth = stack.pop()
+        if (key, depth) in seen or depth > MAX_EXPRESSION_DEPTH:
+            longest = max(longest, depth)
             continue
-        cls = type(node)
-        names = _FIELDS.get(cls)
-        if names is None:
-            names = _FIELDS[cls] = tuple(f.name for f in attrs.fields(cls) if f.name not in ("span", "type")) \
-                if attrs.has(cls) else ()
-        if not names:
-            continue
-        if depth > limit:
-            return node
-        stack.extend((getattr(node, n), depth + 1) for n in names)
-    return None
+        seen.add((key, depth))
+        longest = max(longest, depth)
+        stack.extend((child, depth + 1) for child in spec.children.get(key, ()))
+    return longest
+
+
+class _EffectiveDepth:
+    """Levels of IR the reference walker descends to evaluate an expression, reading named items
+    where they are read (each once, memoised); over-deep chains of items count as too deep."""
+
+    def __init__(self, program: ir.Program) -> None:
+        self.p = program
+        self.memo: dict[tuple[str, str], int] = {}
+        self.defaults = {i.name: i.default for i in program.inputs if i.default is not None}
+        self.rules_of: dict[str, list[ir.RuleSpec]] = {}
+        for rule in program.rules.values():
+            for conclusion, _ in rule.assignments:
+                self.rules_of.setdefault(conclusion, []).append(rule)
+
+    def named(self, kind: str, name: str) -> int:
+        key = (kind, name)
+        found = self.memo.get(key)
+        if found is not None:
+            return found
+        self.memo[key] = 0  # a cycle (refused by the checker already) adds nothing
+        p = self.p
+        try:
+            if kind == "define":
+                depth = self.of(p.definitions[name].expr)
+            elif kind == "input":
+                depth = self.of(self.defaults[name])
+            elif kind == "function":
+                spec = p.functions[name]
+                depth = self.of(spec.body) if isinstance(spec, ir.FunctionSpec) else 1 + max(
+                    (self.of(x) for row in spec.rows for x in (row.result, *(v for c in row.cells for v in c.values))),
+                    default=0)
+            else:  # a conclusion: its rules, each under the exceptions weighed before it
+                spec = p.conclusions[name]
+                rules = self.rules_of.get(name, [])
+                parts = [self.of(x) for r in rules for x in (r.condition, dict(r.assignments)[name])]
+                depth = max(parts + [self.of(spec.default)], default=0) + 2 * _exception_depth(spec)
+        except RecursionError:  # a chain of thousands of items: as deep as can be
+            depth = MAX_EXPRESSION_DEPTH + 1
+        self.memo[key] = depth
+        return depth
+
+    def of(self, root: Any) -> int:
+        """Without recursion inside one expression (it may be deep); named items recurse."""
+        if root is None:
+            return 0
+        best = 0
+        stack: list[tuple[Any, int]] = [(root, 1)]
+        while stack:
+            node, depth = stack.pop()
+            if isinstance(node, (tuple, list)):
+                stack.extend((x, depth) for x in node)
+                continue
+            cls = type(node)
+            names = _FIELDS.get(cls)
+            if names is None:
+                names = _FIELDS[cls] = tuple(f.name for f in attrs.fields(cls) if f.name not in ("span", "type")) \
+                    if attrs.has(cls) else ()
+            if not names:
+                continue
+            extra = 0
+            if isinstance(node, ir.Var) and (node.kind in ("define", "conclusion")
+                                             or (node.kind == "input" and node.name in self.defaults)):
+                extra = self.named(node.kind, node.name)
+            elif isinstance(node, ir.CallUser):
+                extra = self.named("function", node.name)
+            best = max(best, depth + extra)
+            if best > MAX_EXPRESSION_DEPTH:
+                return best
+            stack.extend((getattr(node, n), depth + 1) for n in names)
+        return best
 
 
 def check(module: ast.Module, source: str, strict: bool = False) -> tuple[ir.Program, list[Diagnostic]]:

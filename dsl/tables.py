@@ -74,7 +74,7 @@ def _points(t: T.AnyType, constants: list[Any]) -> list[Any]:
         return [TierValue(t.name, level, i) for i, level in enumerate(t.levels)]
     if isinstance(t, T.EnumType):
         return list(t.choices)
-    if t == T.TEXT or t == T.ANY:
+    if t == T.TEXT or t == T.ANY or isinstance(t, T.ListType):  # unordered: the values written, and the rest
         return sorted(set(constants), key=str) + [_OTHER]
     values = sorted(set(constants))
     if not values:
@@ -118,7 +118,9 @@ def analyse_table(spec: ir.TableSpec) -> list[tuple[str, str, str | None]]:
             for i, cell in enumerate(row.cells):
                 for v in cell.values:
                     c = _const(v)
-                    columns[i].extend(c if isinstance(c, tuple) else [c])
+                    # 属于 lists its candidates; on a list column, = 值 names one whole list
+                    whole = isinstance(spec.params[i][1], T.ListType) and cell.kind not in ("in", "not_in")
+                    columns[i].extend([c] if whole or not isinstance(c, tuple) else c)
         domains = [_points(t, columns[i]) for i, (_, t) in enumerate(spec.params)]
         total = 1
         for d in domains:

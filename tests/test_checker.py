@@ -439,13 +439,23 @@ def test_a_parameter_that_names_a_definition_keeps_the_definitions_own_errors():
 
 # ---------------------------------------------------------------- depth every evaluator can follow
 def _chain(kind: str, n: int) -> str:
-    expr = {"sum": lambda: " + ".join(["价"] * n),
-            "cond": lambda: "".join(f"若 价 > {i}元 则 {i}元 否则 " for i in range(n)) + "0元",
-            "max": lambda: "最大（" * (n - 1) + "价" + "，1元）" * (n - 1)}[kind]()
-    return f"输入：\n  价：金额\n结论：\n  和：金额\n规则 R-1 x：\n  依据 规范 \"1\"\n  则 和 = {expr}\n"
+    """A conclusion n levels deep: in one expression, or through definitions or functions each
+    reading the one before (split as a naive reading of "拆成几个定义" would)."""
+    named = ""
+    if kind == "defs":
+        named = "定义 d1 = 价\n" + "".join(f"定义 d{i} = d{i - 1} + 价\n" for i in range(2, n + 1))
+        expr = f"d{n}"
+    elif kind == "fns":
+        named = "函数 f1（x：金额） = x\n" + "".join(f"函数 f{i}（x：金额） = f{i - 1}（x） + x\n" for i in range(2, n + 1))
+        expr = f"f{n}（价）"
+    else:
+        expr = {"sum": lambda: " + ".join(["价"] * n),
+                "cond": lambda: "".join(f"若 价 > {i}元 则 {i}元 否则 " for i in range(n)) + "0元",
+                "max": lambda: "最大（" * (n - 1) + "价" + "，1元）" * (n - 1)}[kind]()
+    return f"输入：\n  价：金额\n结论：\n  和：金额\n{named}规则 R-1 x：\n  依据 规范 \"1\"\n  则 和 = {expr}\n"
 
 
-@pytest.mark.parametrize("kind", ["sum", "cond", "max"])
+@pytest.mark.parametrize("kind", ["sum", "cond", "max", "defs", "fns"])
 def test_the_deepest_expression_accepted_is_evaluated_and_explained_by_every_path(kind):
     # a chain of 250 + passed the checker and was evaluated, then every explanation failed with
     # RecursionError (an internal error); at 340 the reference evaluator failed where the tracer did not
@@ -453,10 +463,11 @@ def test_the_deepest_expression_accepted_is_evaluated_and_explained_by_every_pat
     from interpreter.explanation import why_not
     from interpreter.render import markdown, text_tree
 
-    accepted = [n for n in range(100, 200, 7) if not [d for d in diagnostics(_chain(kind, n)) if d.is_error]]
-    refused = [n for n in range(100, 200, 7) if n not in accepted]
+    sizes = range(100, 200, 7) if kind in ("sum", "cond", "max") else range(20, 120, 5)
+    accepted = [n for n in sizes if not [d for d in diagnostics(_chain(kind, n)) if d.is_error]]
+    refused = [n for n in sizes if n not in accepted]
     assert accepted and refused and max(accepted) < min(refused)
-    assert "表达式嵌套超过" in only(diagnostics(_chain(kind, min(refused))), ERROR).message
+    assert "嵌套超过 150 层" in only(diagnostics(_chain(kind, min(refused))), ERROR).message
     book = load_source("规则书 d\n" + DOC + _chain(kind, max(accepted)))
     value = book.evaluate({"价": "1.00"}).conclusions["和"]
     assert book.evaluate_reference({"价": "1.00"})["和"] == value
@@ -465,3 +476,25 @@ def test_the_deepest_expression_accepted_is_evaluated_and_explained_by_every_pat
     text_tree([(decision.explanation, "d")], "t")
     markdown([(decision.explanation, "d")])
     why_not(book.program, decision.trace, "和")
+
+
+def test_a_range_written_from_the_higher_end_is_warned_of():
+    # 高 至 中 follows the declaration's order (highest first) and is never true: it failed at
+    # run time before tiers were ordered, then silently matched nothing
+    src = ("层级 等级：高 高于 中 高于 低\n"
+           + rule("  则 结果 = 若 级 在 高 至 中 之间 则 1 否则 2", inputs="  级：等级\n"))
+    assert "「高 至 中」的起点大于终点" in only(diagnostics(src), WARNING).message
+    assert not [d for d in diagnostics(src.replace("高 至 中", "中 至 高")) if "起点" in d.message]
+    numbers = rule("  则 结果 = 若 n 在 5 至 1 之间 则 1 否则 2", inputs="  n：数\n")
+    assert "「5 至 1」" in only(diagnostics(numbers), WARNING, "起点大于终点").message
+
+
+def test_list_columns_are_analysed_for_gaps_and_overlaps():
+    # the analysis compared a list with its elements, failed, and said nothing: an overlap passed
+    # the checker and failed at run time
+    table = "决策表 档（x：列表（数）），命中 唯一：\n{rows}"
+    use = rule("  则 结果 = 档（表）", inputs="  表：列表（数）\n")
+    only_one = table.format(rows="  | = [1] | => 1\n") + use
+    assert "x = 其他值" in only(diagnostics(only_one), WARNING, "有空缺").message
+    overlap = table.format(rows="  | = [1] | => 1\n  | 属于 [[1]，[2]] | => 2\n  | - | => 3\n") + use
+    assert "重叠" in only(diagnostics(overlap), ERROR).message
