@@ -437,3 +437,11 @@ def test_a_json_number_past_64_bits_is_not_taken_as_written() -> None:
     assert decode_value(orjson.loads(b"18446744073709551615"), NUMBER, "x") == Decimal(2 ** 64 - 1)
     assert decode_value(orjson.loads(b"-9223372036854775808"), NUMBER, "x") == Decimal(-(2 ** 63))
     assert decode_value(1.5e15, NUMBER, "x") == Decimal("1.5E+15")
+
+
+@pytest.mark.parametrize(("raw", "shown"), [("29.70\u200b", '"29.70\\u200b"'), ("\u202e07.92", '"\\u202e07.92"')])
+def test_invisible_characters_are_shown_escaped_in_messages(raw: str, shown: str) -> None:
+    # a zero-width space was echoed raw (the value looked right), a right-to-left override
+    # reversed the rest of the message
+    message = str(error_of(raw, MONEY))
+    assert shown in message and "\u200b" not in message and "\u202e" not in message
