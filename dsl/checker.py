@@ -137,12 +137,15 @@ class Checker:
         roots += [v.anchor for v in program.versions.values()]
         roots += [x for r in program.rules.values() for x in (r.condition, *(e for _, e in r.assignments))]
         roots += [c.default for c in program.conclusions.values()]
+        for name, spec in program.conclusions.items():  # its rules weighed, exceptions within exceptions
+            if depths.named("conclusion", name) > MAX_EXPRESSION_DEPTH:
+                roots.append(ir.Var("conclusion", name, spec.type, name, spec.span))
         for root in roots:
             if root is not None and depths.of(root) > MAX_EXPRESSION_DEPTH:
                 self.error(f"表达式连同它读到的定义、函数与结论嵌套超过 {MAX_EXPRESSION_DEPTH} 层，"
                            "求值与解释都无法逐层跟随", getattr(root, "span", None),
                            "长的加法写成 求和（[a，b，…]），多分支的 若…则…否则 改用决策表；"
-                           "不要让定义一层层地引用上一个")
+                           "不要让定义、结论或例外一层层地套上一个")
                 return
 
     # ------------------------------------------------------------------ declarations
@@ -358,11 +361,12 @@ class Checker:
 
     def _reversed_range(self, low: ir.Node, high: ir.Node, span: Span | None) -> None:
         """`高 至 中` (the tiers as declared, highest first) or `5 至 1`: never true, said so."""
-        if not (isinstance(low, ir.Const) and isinstance(high, ir.Const)) or low.value is None or high.value is None:
+        if not (isinstance(low, ir.Const) and isinstance(high, ir.Const)) or low.value is None or high.value is None \
+                or type(low.value) is not type(high.value):  # of different types: a type error says so already
             return
         try:
             reversed_ = order_key(low.value) > order_key(high.value)
-        except TypeError:
+        except (TypeError, AttributeError):
             return
         if reversed_:
             self.warning(f"「{low.text} 至 {high.text}」的起点大于终点（层级则是起点更高），没有值在其间",
@@ -392,7 +396,7 @@ class Checker:
                         self.error(f"条件格的值（{v.type}）与参数「{pname}」（{ptype}）一边含时间、一边是日期："
                                    "逐个元素比较时时间与日期不会相等（只有两边都为空时才相等）", cell.span, _NEVER_EQUAL_HINT,
                                    code="date-as-time")
-                if cell.kind == "range" and len(values) == 2:
+                if cell.kind == "range" and len(values) == 2 and values[0].type == values[1].type == ptype:
                     self._reversed_range(values[0], values[1], cell.span)
                 text = "-" if cell.kind == "any" else " ".join(
                     ([cell.op] if cell.op else []) + [x.text for x in values])
@@ -839,10 +843,13 @@ class Checker:
                 return ir.Op("starts" if k == "开头" else "ends", (tx, af), T.BOOL, text, f"以…{k}", span)
             case ast.Between(value=v, low=lo, high=hi):
                 value, low, high = self.lower(v, env), self.lower(lo, env), self.lower(hi, env)
+                comparable = True
                 for bound in (low, high):
                     if compare_signature(value.type, bound.type, True) is None:
                         self.error(f"不能比较 {value.type} 与 {bound.type}（在…至…之间）", bound.span)
-                self._reversed_range(low, high, span)
+                        comparable = False
+                if comparable and low.type == high.type:
+                    self._reversed_range(low, high, span)
                 return ir.Op("between", (value, low, high), T.BOOL, text, "在…至…之间", span)
             case ast.Presence(value=v, present=pr):
                 value = self.lower(v, env)
@@ -1111,18 +1118,23 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _exception_depth(spec: ir.ConclusionSpec) -> int:
-    """The longest chain base → exception → … of a conclusion (the walker weighs it recursively)."""
-    longest, stack = 0, [(k, 1) for k in spec.roots]
-    seen: set[tuple[str, int]] = set()
-    while stack:
-        key, depth = stack.pop()
-        if (key, depth) in seen or depth > MAX_EXPRESSION_DEPTH:
-            longest = max(longest, depth)
-            continue
-        seen.add((key, depth))
-        longest = max(longest, depth)
-        stack.extend((child, depth + 1) for child in spec.children.get(key, ()))
-    return longest
+    """The longest chain base → exception → … of a conclusion (the walker weighs it recursively),
+    in time linear in the exception graph (each rule may be an exception to many)."""
+    longest: dict[str, int] = {}
+    visiting: set[str] = set()
+    for root in spec.roots:
+        stack = [(root, False)]
+        while stack:
+            key, finished = stack.pop()
+            if finished:
+                longest[key] = 1 + max((longest.get(c, 0) for c in spec.children.get(key, ())), default=0)
+                continue
+            if key in longest or key in visiting:  # done, or a cycle the checker has reported
+                continue
+            visiting.add(key)
+            stack.append((key, True))
+            stack.extend((c, False) for c in spec.children.get(key, ()) if c not in longest)
+    return max((longest.get(r, 0) for r in spec.roots), default=0)
 
 
 class _EffectiveDepth:
@@ -1159,7 +1171,9 @@ class _EffectiveDepth:
                 spec = p.conclusions[name]
                 rules = self.rules_of.get(name, [])
                 parts = [self.of(x) for r in rules for x in (r.condition, dict(r.assignments)[name])]
-                depth = max(parts + [self.of(spec.default)], default=0) + 2 * _exception_depth(spec)
+                parts += [self.of(p.versions[r.version].anchor) for r in rules if r.version in p.versions]
+                # the walker weighs a rule's exceptions recursively, about half an expression level each
+                depth = max(parts + [self.of(spec.default)], default=0) + _exception_depth(spec) // 2
         except RecursionError:  # a chain of thousands of items: as deep as can be
             depth = MAX_EXPRESSION_DEPTH + 1
         self.memo[key] = depth
@@ -1192,7 +1206,9 @@ class _EffectiveDepth:
             best = max(best, depth + extra)
             if best > MAX_EXPRESSION_DEPTH:
                 return best
-            stack.extend((getattr(node, n), depth + 1) for n in names)
+            # the walker spends about twice a level's frames on a comprehension, and more per loop
+            below = depth + 1 + (len(node.generators) if isinstance(node, ir.Comp) else 0)
+            stack.extend((getattr(node, n), below) for n in names)
         return best
 
 

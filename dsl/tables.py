@@ -125,7 +125,7 @@ def analyse_table(spec: ir.TableSpec) -> list[tuple[str, str, str | None]]:
         total = 1
         for d in domains:
             total *= len(d)
-        if total > _MAX_POINTS or not spec.rows:
+        if total > _MAX_POINTS or total * len(spec.rows) > _MAX_POINTS * 20 or not spec.rows:
             return []
         out: list[tuple[str, str, str | None]] = []
         gap_reported = False
@@ -146,5 +146,5 @@ def analyse_table(spec: ir.TableSpec) -> list[tuple[str, str, str | None]]:
                     out.append(("错误", f"决策表「{spec.name}」第 {a.line} 行与第 {b.line} 行重叠：{where} 时两行都命中",
                                 "命中策略为「唯一」时各行条件必须互斥；或改用「命中 首个」"))
         return out
-    except (_Skip, TypeError):
+    except (_Skip, TypeError, AttributeError):  # values that do not compare (a percent among numbers)
         return []

@@ -93,7 +93,7 @@ def _one(book: Rulebook, now: datetime, line_no: int, raw: bytes, file: str,
         message = f"{file} 第 {line_no} 行：内部错误：{type(exc).__name__}：{exc}（请报告此问题）"
     try:
         return orjson.dumps({"line": line_no, "error": message}) + b"\n", False
-    except orjson.JSONDecodeError:  # a lone surrogate, e.g. from a file name that is not UTF-8
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # a lone surrogate, e.g. from a file name not in UTF-8
         clean = message.encode("utf-8", "backslashreplace").decode("utf-8")
         return orjson.dumps({"line": line_no, "error": clean}) + b"\n", False
 

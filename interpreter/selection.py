@@ -42,8 +42,9 @@ def select_rulebooks(case: dict[str, Any], file: str) -> list[tuple[Rulebook, st
             # nothing required means every case is complete: then it must be mostly about this one
             names = "、".join(i.name for i in required) or "无"
             chosen.append((book, f"用例提供了它的全部必填输入（{names}）及 {len(used)} 项它用到的输入"))
-        elif recognised:
-            near.append((-len(recognised), len(missing), order, book, missing))
+        elif recognised:  # a key only it reads says most, then how many it reads, then what is missing
+            own = sum(1 for k in recognised if k not in shared)
+            near.append((-own, -len(recognised), len(missing), order, book, missing))
     if chosen:
         return chosen
     strays = list(case)
@@ -52,8 +53,8 @@ def select_rulebooks(case: dict[str, Any], file: str) -> list[tuple[Rulebook, st
         guesses = _guesses(strays, everything)
         raise RulebookError([Diagnostic("错误", f"{file}：用例中没有任何内置规则书的输入" + guesses, None,
                                         "用 -r 指定规则书；输入名见 shared/io-contract.md 或 docs/规则书/")])
-    near.sort(key=lambda n: n[:3])
-    _, _, _, book, missing = near[0]
+    near.sort(key=lambda n: n[:4])
+    *_, book, missing = near[0]
     strays = [k for k in case if k not in known[book.name]]
     if all(k in shared for k in case if k in known[book.name]):
         common = "、".join(k for k in case if k in shared)
@@ -62,15 +63,16 @@ def select_rulebooks(case: dict[str, Any], file: str) -> list[tuple[Rulebook, st
             + _guesses(strays, sorted({k for b in books for k in known[b.name]})),
             None, "用 -r 指定规则书；输入名见 shared/io-contract.md 或 docs/规则书/")])
     if missing:
-        what = f"缺少 {'、'.join(missing)}{_guesses(strays, missing)}"
+        what = f"没有哪本内置规则书的必填输入都齐全；最接近的是「{book.name}」，缺少 {'、'.join(missing)}" \
+            + _guesses(strays, missing)
     else:
-        what = f"但用例中它认得的键太少，其余的（{'、'.join(strays[:5])}{'…' if len(strays) > 5 else ''}）它不认得"
-    raise RulebookError([Diagnostic(
-        "错误", f"{file}：没有哪本内置规则书的必填输入都齐全；最接近的是「{book.name}」，{what}",
-        None, f"用 -r {book.name} 指定规则书，或补齐这些字段")])
+        what = (f"看不出是哪本规则书的；最接近的是「{book.name}」，但用例中它认得的键太少，其余的"
+                f"（{'、'.join(strays[:5])}{'…' if len(strays) > 5 else ''}）它不认得")
+    raise RulebookError([Diagnostic("错误", f"{file}：{what}", None, f"用 -r {book.name} 指定规则书，或补齐这些字段")])
 
 
 def _guesses(strays: list[str], names: list[str]) -> str:
     """（「付款时问」是不是「付款时间」？） for the keys that look like misspelt names."""
-    found = [f"「{k}」是不是「{m[0]}」" for k in strays if (m := difflib.get_close_matches(k, names, n=1))]
+    found = [f"「{k}」是不是「{m[0]}」" for k in strays
+             if (m := difflib.get_close_matches(k, names, n=1)) and m[0] != k]
     return f"（{'，'.join(found)}？）" if found else ""

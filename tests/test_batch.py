@@ -481,3 +481,16 @@ def test_a_signal_before_the_first_block_is_an_interruption(tmp_path, run_cli, m
     monkeypatch.setattr(batch, "_progress", signalled)
     code, out, err = run_small(tmp_path, run_cli, jsonl(50), "--workers", "2")
     assert code == 130 and "已中断（SIGTERM）" in err and not (tmp_path / "out.jsonl").exists()
+
+
+def test_an_input_file_name_that_is_not_utf8_still_gives_every_line(tmp_path) -> None:
+    # a bad line's message names the file; a name in GBK could not be written as JSON: every
+    # line was lost to an internal error, exit 3
+    name = os.fsdecode(b"\xb6\xa9\xb5\xa5.jsonl")  # 订单 in GBK
+    source = tmp_path / name
+    source.write_bytes(jsonl(3, bad_every=2))
+    done = subprocess.run(command_prefix() + ["batch", "-r", "shipping", name, "--now", NOW, "--workers", "1"],
+                          cwd=tmp_path, capture_output=True, env=env(), check=False)
+    lines = [orjson.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 0 and [line["line"] for line in lines] == [1, 2, 3], done.stderr.decode()
+    assert "error" in lines[1] and "conclusions" in lines[0]

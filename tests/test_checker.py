@@ -498,3 +498,31 @@ def test_list_columns_are_analysed_for_gaps_and_overlaps():
     assert "x = 其他值" in only(diagnostics(only_one), WARNING, "有空缺").message
     overlap = table.format(rows="  | = [1] | => 1\n  | 属于 [[1]，[2]] | => 2\n  | - | => 3\n") + use
     assert "重叠" in only(diagnostics(overlap), ERROR).message
+
+
+def test_a_range_of_a_percent_and_a_number_is_a_type_error_not_a_crash():
+    # the reversed-range check compared Percent with Decimal: AttributeError, an internal error
+    src = rule("  则 结果 = 若 p 在 50% 至 0.6 之间 则 1 否则 2", inputs="  p：百分比\n")
+    assert "不能比较 百分比 与 数" in only(diagnostics(src), ERROR).message
+    table = "决策表 档（x：百分比），命中 首个：\n  | < 0.6 | => 1\n  | ≥ 50% | => 2\n" + rule("  则 结果 = 档（p）", inputs="  p：百分比\n")
+    assert [d for d in diagnostics(table) if d.is_error]
+
+
+@pytest.mark.parametrize("kind", ["versions", "exceptions", "comprehensions"])
+def test_depth_reached_through_versions_exceptions_and_comprehensions_is_counted(kind):
+    # each passed the checker, then the reference walker ran out of recursion where the compiled
+    # evaluator answered
+    if kind == "versions":  # a version anchored on a deep expression
+        deep = "".join(f"若 A > {i} 则 {i} 否则 " for i in range(148)) + "0"
+        src = (f"版本 V：按 零点（2022-01-01） + （{deep}） × 1天，自 2022-01-01\n"
+               + rule("  适用版本 V\n  则 结果 = 1", inputs="  A：数\n"))
+    elif kind == "exceptions":  # a chain of 400 exceptions
+        rules = "".join(f"规则 R{i} x：\n  依据 规范 \"1\"\n  例外于 R{i - 1}\n  如果 A > {i}\n  则 结果 = {i}\n"
+                        for i in range(1, 400))
+        src = "输入：\n  A：数\n结论：\n  结果：数\n规则 R0 x：\n  依据 规范 \"1\"\n  则 结果 = 0\n" + rules
+    else:  # comprehensions nested 100 deep, each twice the frames of another level
+        expr = "L"
+        for _ in range(100):
+            expr = f"[x 对于 x 属于 {expr}]"
+        src = rule(f"  则 结果 = 计数（{expr}）", inputs="  L：列表（数）\n")
+    assert "嵌套超过 150 层" in only(diagnostics(src), ERROR).message

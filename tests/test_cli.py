@@ -245,6 +245,8 @@ def test_automatic_selection_takes_every_rulebook_whose_required_inputs_are_ther
     ({"售后场景": "已收仅退", "退款时间": "2022-01-30 00:00:00", "x": 1, "y": 2, "z": 3},
      "最接近的是「aftersales」，但用例中它认得的键太少，其余的（x、y、z）它不认得"),
     ({"售后场境": "已收仅退"}, "用例中没有任何内置规则书的输入（「售后场境」是不是「售后场景」？）"),
+    # 咨询记录 is lighthouse's alone: it was "only shared inputs", with 「咨询记录」是不是「咨询记录」
+    ({"咨询记录": [], "评估时间": "2022-01-02 10:00:00"}, "最接近的是「lighthouse」，缺少 查询日期"),
 ])
 def test_automatic_selection_says_what_is_missing_truthfully(capsys, tmp_path, case, message):
     path = tmp_path / "c.json"
