@@ -396,7 +396,7 @@ class Checker:
                         self.error(f"条件格的值（{v.type}）与参数「{pname}」（{ptype}）一边含时间、一边是日期："
                                    "逐个元素比较时时间与日期不会相等（只有两边都为空时才相等）", cell.span, _NEVER_EQUAL_HINT,
                                    code="date-as-time")
-                if cell.kind == "range" and len(values) == 2 and values[0].type == values[1].type == ptype:
+                if cell.kind == "range" and len(values) == 2 and values[0].type == values[1].type:
                     self._reversed_range(values[0], values[1], cell.span)
                 text = "-" if cell.kind == "any" else " ".join(
                     ([cell.op] if cell.op else []) + [x.text for x in values])
@@ -542,8 +542,10 @@ class Checker:
                     if base in keys:
                         children[base] = children.get(base, ()) + (r.key,)
             roots = tuple(r.key for r in assigning if not any(b in keys for b in r.exceptions_of))
-            if assigning and not roots:
-                self.error(f"结论「{d.name}」的规则互为例外，形成循环", assigning[0].span,
+            looped = _exception_cycle(children)
+            if assigning and (not roots or looped is not None):
+                at = rules[looped].span if looped is not None and looped in rules else assigning[0].span
+                self.error(f"结论「{d.name}」的规则互为例外，形成循环", at,
                            "例外关系必须从基础规则出发，不能绕回自身")
             if not assigning and default is None:
                 self.warning(f"结论「{d.name}」没有任何规则，也没有默认值，它总是为空", d.span,
@@ -1115,6 +1117,29 @@ def _arith_hint(op: str, left: T.AnyType, right: T.AnyType) -> str | None:
 #: more per level, within Python's limit of 1000 frames (a chain of 250 + could not be explained)
 MAX_EXPRESSION_DEPTH = 150
 _FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _exception_cycle(children: dict[str, tuple[str, ...]]) -> str | None:
+    """A rule on a cycle of 例外于 (a cycle hanging off a base rule leaves the roots intact, and
+    every evaluation then recursed until it failed), or None; without recursion."""
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+    for start in children:
+        if start in state:
+            continue
+        stack = [(start, iter(children.get(start, ())))]
+        state[start] = 1
+        while stack:
+            key, kids = stack[-1]
+            child = next(kids, None)
+            if child is None:
+                state[key] = 2
+                stack.pop()
+            elif state.get(child) == 1:
+                return child
+            elif child not in state:
+                state[child] = 1
+                stack.append((child, iter(children.get(child, ()))))
+    return None
 
 
 def _exception_depth(spec: ir.ConclusionSpec) -> int:

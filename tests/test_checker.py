@@ -526,3 +526,19 @@ def test_depth_reached_through_versions_exceptions_and_comprehensions_is_counted
             expr = f"[x 对于 x 属于 {expr}]"
         src = rule(f"  则 结果 = 计数（{expr}）", inputs="  L：列表（数）\n")
     assert "嵌套超过 150 层" in only(diagnostics(src), ERROR).message
+
+
+def test_a_cycle_of_exceptions_below_a_base_rule_is_an_error():
+    # R1 and R2 are exceptions to each other under the base R0: the roots were intact, so the
+    # cycle passed the checker and every evaluation recursed until "求值嵌套过深"
+    src = ("输入：\n  A：数\n结论：\n  结果：数\n"
+           "规则 R0 x：\n  依据 规范 \"1\"\n  则 结果 = 0\n"
+           "规则 R1 x：\n  依据 规范 \"1\"\n  例外于 R2\n  如果 A > 1\n  则 结果 = 1\n"
+           "规则 R2 x：\n  依据 规范 \"1\"\n  例外于 R1，R0\n  如果 A > 2\n  则 结果 = 2\n")
+    assert "互为例外，形成循环" in only(diagnostics(src), ERROR).message
+
+
+def test_a_reversed_range_of_dates_in_a_time_column_is_warned_of():
+    table = "决策表 档（x：时间），命中 首个：\n  | 2022-01-02 至 2022-01-01 | => 1\n  | - | => 2\n"
+    src = table + rule("  则 结果 = 档（t）", inputs="  t：时间\n")
+    assert "起点大于终点" in only(diagnostics(src), WARNING, "起点").message
