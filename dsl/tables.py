@@ -15,7 +15,7 @@ from typing import Any
 
 from dsl import ir
 from dsl import types as T
-from dsl.operations import display
+from dsl.operations import cell_matches, display
 from dsl.values import Percent, TierValue
 
 _MAX_POINTS = 20000
@@ -90,24 +90,13 @@ def _points(t: T.AnyType, constants: list[Any]) -> list[Any]:
 
 
 def _matches(cell: ir.CellSpec, p: Any) -> bool:
+    """Whether the cell accepts the point, as the evaluators match it (`cell_matches`)."""
     if cell.kind == "any":
         return True
-    if p is _OTHER:  # a value written in no cell of its column
-        return cell.kind == "not_in" or (cell.kind == "compare" and cell.op == "≠")
-    vals = [_const(v) for v in cell.values]
-    if isinstance(p, TierValue) and cell.kind in ("compare", "range"):  # ordered as cell_matches orders them
-        p, vals = -p.rank, [-v.rank for v in vals]
-    if cell.kind == "equal":
-        return p == vals[0]
-    if cell.kind == "in":
-        return p in vals[0]
-    if cell.kind == "not_in":
-        return p not in vals[0]
-    if cell.kind == "range":
-        return vals[0] <= p <= vals[1]
-    op = cell.op
-    v = vals[0]
-    return {"=": p == v, "≠": p != v, "<": p < v, "≤": p <= v, ">": p > v, "≥": p >= v}[op]  # type: ignore[index]
+    operands = [_const(v) for v in cell.values]
+    if p is _OTHER:  # a value written in no cell of its column (空 in a cell matches nothing)
+        return None not in operands and (cell.kind == "not_in" or (cell.kind == "compare" and cell.op == "≠"))
+    return cell_matches(cell.kind, cell.op, p, operands)
 
 
 def analyse_table(spec: ir.TableSpec) -> list[tuple[str, str, str | None]]:

@@ -542,3 +542,11 @@ def test_a_reversed_range_of_dates_in_a_time_column_is_warned_of():
     table = "决策表 档（x：时间），命中 首个：\n  | 2022-01-02 至 2022-01-01 | => 1\n  | - | => 2\n"
     src = table + rule("  则 结果 = 档（t）", inputs="  t：时间\n")
     assert "起点大于终点" in only(diagnostics(src), WARNING, "起点").message
+
+
+def test_the_gap_analysis_matches_cells_as_the_evaluators_do():
+    # 空 in a cell matches nothing when evaluated, but the analysis took "= 空" to match 空 and
+    # "≠ 空" to match everything else: a table that always gives 空 had no gap warning
+    src = ("决策表 档（v：文本），命中 唯一：\n  | = 空 | => 1\n  | ≠ 空 | => 2\n"
+           + rule("  则 结果 = 档（x）", inputs="  x：文本，可选\n"))
+    assert "有空缺" in only(diagnostics(src), WARNING, "有空缺").message
