@@ -31,6 +31,7 @@ from dsl.runtime_errors import (
     RuleConflict,
     describe,
     operation_failed,
+    unique_table_conflict,
 )
 from dsl.types import ANY, DATE, DATETIME, DURATION, MONEY, NUMBER, PERCENT
 from dsl.types import BOOL as _BOOL
@@ -847,9 +848,7 @@ def _body_may_raise(spec: Any, functions: dict[str, Any], inner: frozenset[str],
         return _may_raise(spec.body, functions, inner, named, memo)
     if spec.hit_policy == "唯一" and len(spec.rows) > 1:
         return True
-    return any(_may_raise(v, functions, inner, named, memo)
-               for row in spec.rows for cell in row.cells for v in cell.values) \
-        or any(_may_raise(row.result, functions, inner, named, memo) for row in spec.rows)
+    return any(_may_raise(x, functions, inner, named, memo) for x in spec.expressions())
 
 
 #: a constant factor below this keeps an input amount (MONEY_DIGITS) far inside MONEY_RESULT_DIGITS
@@ -867,7 +866,7 @@ def _safe_money_factor(op: str, node: ir.Node) -> bool:
 
 def _bounded_operand(node: ir.Node, named: dict[tuple[str, str], ir.Node] | None) -> bool:
     """A value within what the case decoder and the parser accept (an amount within MONEY_DIGITS,
-    a number of at most 4300 digits): a constant, or an input read from the case — unless its
+    a number of at most 100 digits): a constant, or an input read from the case — unless its
     default computes it. A parameter is not one: an embedder may set it to any Decimal."""
     if isinstance(node, ir.Const):
         return True
@@ -982,9 +981,9 @@ def _guarded(impl: Callable[..., Any], text: str) -> Callable[..., Any]:
 
 
 def _table_conflict(name: str, hits: list[tuple[int, Any]]) -> None:
-    """Named as `tracing.table_outcome` names it: the first row, and the first whose result differs."""
-    other = next((line for line, value in hits if value != hits[0][1]), hits[-1][0])
-    raise EvaluationError(f"决策表「{name}」第 {hits[0][0]} 行与第 {other} 行同时命中且结果不同（命中策略：唯一）")
+    failure = unique_table_conflict(name, hits)
+    if failure is not None:
+        raise failure
 
 
 def _all_rule_keys(spec: ir.ConclusionSpec) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import InvalidOperation
 from decimal import Overflow as DecimalOverflow
+from typing import Any
 
 
 class EvaluationError(Exception):
@@ -47,3 +48,13 @@ class RuleConflict(EvaluationError):
             f"{display(first_value)}，「{second}」（第 {second_line} 行）给出 {display(second_value)}；"
             f"请在规则书中用「例外于」写明哪条优先"
         )
+
+
+def unique_table_conflict(name: str, hits: list[tuple[int, Any]]) -> EvaluationError | None:
+    """The error of a 唯一 decision table whose hit rows (line, result) disagree, naming the first
+    row and the first whose result differs from it; None when they all agree."""
+    first_line, first = hits[0]
+    other = next((line for line, value in hits if value != first), None)
+    if other is None:
+        return None
+    return EvaluationError(f"决策表「{name}」第 {first_line} 行与第 {other} 行同时命中且结果不同（命中策略：唯一）")

@@ -14,7 +14,7 @@ from typing import Any
 
 from dsl import ir
 from dsl.operations import display, exact_product
-from dsl.runtime_errors import EvaluationError, RuleConflict
+from dsl.runtime_errors import RuleConflict, unique_table_conflict
 from interpreter.trace import ConclusionTrace, RuleOutcome, Step, Trace, VersionCheck
 
 #: In a trace, iterations inside 对于/存在/所有 are summarised, not recorded one by one.
@@ -75,10 +75,9 @@ def table_outcome(name: str, policy: str, hits: list[int],
         return None, note
     if policy == "唯一" and len(hits) > 1:
         values = [result_of(line) for line in hits]
-        other = next((i for i, v in enumerate(values) if v != values[0]), None)
-        if other is not None:  # named: the first row, and the first whose result differs from it
-            raise EvaluationError(
-                f"决策表「{name}」第 {hits[0]} 行与第 {hits[other]} 行同时命中且结果不同（命中策略：唯一）")
+        failure = unique_table_conflict(name, list(zip(hits, values)))
+        if failure is not None:
+            raise failure
         return values[0], note
     return result_of(hits[0]), note
 
