@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import attrs
-
 from dsl import ast, ir
 from dsl import types as T
 from dsl.builtins import BUILTINS
@@ -132,8 +130,7 @@ class Checker:
         depths = _EffectiveDepth(program)
         roots: list[Any] = [i.default for i in program.inputs] + [d.expr for d in program.definitions.values()]
         for f in program.functions.values():
-            roots += [f.body] if isinstance(f, ir.FunctionSpec) else \
-                [x for row in f.rows for x in (row.result, *(v for cell in row.cells for v in cell.values))]
+            roots += [f.body] if isinstance(f, ir.FunctionSpec) else f.expressions()
         roots += [v.anchor for v in program.versions.values()]
         roots += [x for r in program.rules.values() for x in (r.condition, *(e for _, e in r.assignments))]
         roots += [c.default for c in program.conclusions.values()]
@@ -1039,13 +1036,9 @@ def _dates_meet_times(a: T.AnyType, b: T.AnyType) -> bool:
     """Whether two list or record types hold a 时间 on one side where the other holds a 日期:
     compared element by element (=, 属于) those are never equal. Two scalars are not meant:
     `付款 = 活动日` compares the date as its midnight."""
-    if isinstance(a, T.ListType) and isinstance(b, T.ListType):
-        return {a.element, b.element} == {T.DATE, T.DATETIME} or _dates_meet_times(a.element, b.element)
-    if isinstance(a, T.RecordType) and isinstance(b, T.RecordType):
-        return any((g := b.field(f.name)) is not None
-                   and ({f.type, g.type} == {T.DATE, T.DATETIME} or _dates_meet_times(f.type, g.type))
-                   for f in a.fields)
-    return False
+    containers = (isinstance(a, T.ListType) and isinstance(b, T.ListType)) \
+        or (isinstance(a, T.RecordType) and isinstance(b, T.RecordType))
+    return containers and (_dates_for_times(a, b) or _dates_for_times(b, a))
 
 
 _NEVER_EQUAL_HINT = "要比较所在的日子，对时间写「日期（…）」；要比较零点，对日期写「零点（…）」，列表如「[日期（t） 对于 t 属于 时间列]」"
@@ -1116,7 +1109,6 @@ def _arith_hint(op: str, left: T.AnyType, right: T.AnyType) -> str | None:
 #: the deepest expression accepted: the reference walker and the explanations recurse once or
 #: more per level, within Python's limit of 1000 frames (a chain of 250 + could not be explained)
 MAX_EXPRESSION_DEPTH = 150
-_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _exception_cycle(children: dict[str, tuple[str, ...]]) -> str | None:
@@ -1190,8 +1182,7 @@ class _EffectiveDepth:
             elif kind == "function":
                 spec = p.functions[name]
                 depth = self.of(spec.body) if isinstance(spec, ir.FunctionSpec) else 1 + max(
-                    (self.of(x) for row in spec.rows for x in (row.result, *(v for c in row.cells for v in c.values))),
-                    default=0)
+                    (self.of(x) for x in spec.expressions()), default=0)
             else:  # a conclusion: its rules, each under the exceptions weighed before it
                 spec = p.conclusions[name]
                 rules = self.rules_of.get(name, [])
@@ -1215,11 +1206,7 @@ class _EffectiveDepth:
             if isinstance(node, (tuple, list)):
                 stack.extend((x, depth) for x in node)
                 continue
-            cls = type(node)
-            names = _FIELDS.get(cls)
-            if names is None:
-                names = _FIELDS[cls] = tuple(f.name for f in attrs.fields(cls) if f.name not in ("span", "type")) \
-                    if attrs.has(cls) else ()
+            names = ir.child_fields(type(node))
             if not names:
                 continue
             extra = 0

@@ -7,8 +7,10 @@ which operation `+` means. Every node keeps its canonical source text for explan
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+import attrs
 from attrs import field
 
 from dsl.diagnostics import Span
@@ -213,6 +215,10 @@ class TableSpec:
     rows: tuple[RowSpec, ...]
     span: Span | None = _META
 
+    def expressions(self) -> list[Node]:
+        """Every expression of the table: each row's cell values, then its result."""
+        return [x for row in self.rows for x in (*(v for cell in row.cells for v in cell.values), row.result)]
+
 
 @frozen
 class VersionSpec:
@@ -301,3 +307,12 @@ class Program:
     tests: tuple[TestSpec, ...] = ()
     rounding: str = "四舍五入"
     source: str = field(default="", eq=False, repr=False)
+
+
+@functools.cache
+def child_fields(cls: type) -> tuple[str, ...]:
+    """The fields of an IR class that may hold nodes (all but its span and type); none for
+    anything else. For walks that must not recurse (an expression may be thousands deep)."""
+    if not attrs.has(cls):
+        return ()
+    return tuple(f.name for f in attrs.fields(cls) if f.name not in ("span", "type"))

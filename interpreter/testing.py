@@ -13,7 +13,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import attrs
 from attrs import frozen
 
 from dsl import ir
@@ -121,13 +120,11 @@ def _reads_now(program: ir.Program) -> bool:
             return node.kind == "now"
         if isinstance(node, (tuple, list)):
             return any(walk(x) for x in node)
-        if attrs.has(type(node)):
-            return any(walk(getattr(node, f.name)) for f in attrs.fields(type(node)) if f.name not in ("span", "type"))
-        return False
+        return any(walk(getattr(node, n)) for n in ir.child_fields(type(node)))
 
     roots: list[Any] = [i.default for i in program.inputs]
     roots += [d.expr for d in program.definitions.values()]
-    roots += [f.body if isinstance(f, ir.FunctionSpec) else f.rows for f in program.functions.values()]
+    roots += [f.body if isinstance(f, ir.FunctionSpec) else f.expressions() for f in program.functions.values()]
     roots += [(r.condition, r.assignments) for r in program.rules.values()]
     roots += [c.default for c in program.conclusions.values()] + [v.anchor for v in program.versions.values()]
     return walk(roots)
