@@ -229,7 +229,7 @@ def _complete_lines(partial: Path) -> tuple[int, int, int]:
         with partial.open("r+b") as fh:
             fh.truncate(cut)
     good = bad = 0
-    for number, line in enumerate(data[:cut].splitlines(), start=1):
+    for number, line in enumerate(data[:cut].split(b"\n")[:-1], start=1):
         try:
             result = orjson.loads(line)
             ok = _written_by_batch(result, number) and orjson.dumps(result) == line  # byte for byte
@@ -442,8 +442,7 @@ class _Run:
     the input and the evaluation time — kept beside the partial output, so that --resume
     continues only the same run (and with its time, when --now was not given)."""
 
-    def __init__(self, book: Rulebook, input_path: str, explain: bool, now: str | None,
-                 recorded_now: datetime | None = None) -> None:
+    def __init__(self, book: Rulebook, input_path: str, explain: bool, now: str | None) -> None:
         digest = hashlib.sha256()
         for part in (book.name, book.version, book.program.source,
                      repr(sorted(book._param_overrides.items())), str(explain)):
@@ -454,31 +453,29 @@ class _Run:
         #: an input changed in place since the partial output was written is another input
         self.input_state = None if found is None else [found.st_size, found.st_mtime_ns]
         self.now_given = now
-        self.now = recorded_now if recorded_now is not None and now is None else _coerce_now(now)
+        self.now = _coerce_now(now)  # a resumed run takes the recorded one (`resumed`)
 
     @staticmethod
     def record_of(partial: Path) -> Path:
         return partial.with_name(partial.name + ".meta")
 
-    _meta = record_of
-
     def save(self, partial: Path) -> None:
-        self._meta(partial).write_bytes(orjson.dumps(
+        self.record_of(partial).write_bytes(orjson.dumps(
             {"rulebook": self.rulebook, "input": self.input, "input_state": self.input_state,
              "now": self.now.isoformat(" ")}))
 
     def forget(self, partial: Path) -> None:
-        self._meta(partial).unlink(missing_ok=True)
+        self.record_of(partial).unlink(missing_ok=True)
 
     def resumed(self, partial: Path) -> _Run:
         """This run, with the recorded time; CaseError if the partial output is another run's."""
         try:
-            meta = orjson.loads(self._meta(partial).read_bytes())
+            meta = orjson.loads(self.record_of(partial).read_bytes())
             recorded = datetime.fromisoformat(meta["now"])
             same = (meta["rulebook"], meta["input"]) == (self.rulebook, self.input)
             unchanged = meta["input_state"] == self.input_state
         except (OSError, ValueError, KeyError, TypeError):
-            raise CaseError(f"无法续跑：找不到或读不懂 {self._meta(partial)}，不能确认 {partial} 是同一规则书、"
+            raise CaseError(f"无法续跑：找不到或读不懂 {self.record_of(partial)}，不能确认 {partial} 是同一规则书、"
                             "同一输入的结果；去掉 --resume 重新运行") from None
         if not same:
             raise CaseError(f"无法续跑：{partial} 是另一次运行的结果（规则书、参数、--explain 或输入文件不同）；"

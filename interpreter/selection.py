@@ -47,12 +47,11 @@ def select_rulebooks(case: dict[str, Any], file: str) -> list[tuple[Rulebook, st
             near.append((-own, -len(recognised), len(missing), order, book, missing))
     if chosen:
         return chosen
-    strays = list(case)
+    everything = sorted({k for book in books for k in known[book.name]})
     if not near:
-        everything = sorted({k for book in books for k in known[book.name]})
-        guesses = _guesses(strays, everything)
-        raise RulebookError([Diagnostic("错误", f"{file}：用例中没有任何内置规则书的输入" + guesses, None,
-                                        "用 -r 指定规则书；输入名见 shared/io-contract.md 或 docs/规则书/")])
+        raise RulebookError([Diagnostic(
+            "错误", f"{file}：用例中没有任何内置规则书的输入" + _guesses(list(case), everything), None,
+            "用 -r 指定规则书；输入名见 shared/io-contract.md 或 docs/规则书/")])
     near.sort(key=lambda n: n[:4])
     *_, book, missing = near[0]
     strays = [k for k in case if k not in known[book.name]]
@@ -60,7 +59,7 @@ def select_rulebooks(case: dict[str, Any], file: str) -> list[tuple[Rulebook, st
         common = "、".join(k for k in case if k in shared)
         raise RulebookError([Diagnostic(
             "错误", f"{file}：用例里只有几本规则书都用到的输入（{common}），看不出是哪一本"
-            + _guesses(strays, sorted({k for b in books for k in known[b.name]})),
+            + _guesses(strays, everything),
             None, "用 -r 指定规则书；输入名见 shared/io-contract.md 或 docs/规则书/")])
     if missing:
         what = f"没有哪本内置规则书的必填输入都齐全；最接近的是「{book.name}」，缺少 {'、'.join(missing)}" \
