@@ -55,7 +55,9 @@ def _is_money(v: Decimal) -> bool:
     return v.as_tuple().exponent == -2
 
 
-def _step(a: Any, sign: int) -> Any:
+def step(a: Any, sign: int) -> Any:
+    """The neighbour of a value one unit on (sign 1) or back (-1): a second of a time or a
+    duration, a day of a date, one of a number or a percentage point."""
     if isinstance(a, Percent):
         return Percent(a.points + sign)
     if isinstance(a, datetime):
@@ -79,13 +81,13 @@ def _points(t: T.AnyType, constants: list[Any]) -> list[Any]:
     values = sorted(set(constants))
     if not values:
         return [_OTHER]
-    pts = [_step(values[0], -1)]
+    pts = [step(values[0], -1)]
     for a, b in zip(values, values[1:]):
         pts.append(a)
         mid = _between(a, b)
         if mid is not None:
             pts.append(mid)
-    pts += [values[-1], _step(values[-1], 1)]
+    pts += [values[-1], step(values[-1], 1)]
     return pts
 
 

@@ -125,7 +125,8 @@ class Decision:
         from interpreter.explanation import build_explanation
 
         if "explanation" not in self._cache:
-            self._cache["explanation"] = build_explanation(self.rulebook.program, self._recording())
+            self._cache["explanation"] = build_explanation(self.rulebook.program, self._recording(),
+                                                          self.rulebook.walker)
         return self._cache["explanation"]
 
     def explanation_json(self) -> list[dict[str, Any]]:
@@ -136,7 +137,8 @@ class Decision:
         if "explanation" in self._cache:
             return self._cache["explanation"].to_json()
         build = builder_for(self.rulebook.program)
-        return build(self._recording()) if build is not None else self.explanation.generic_json()
+        return build(self._recording(), self.rulebook.walker) if build is not None \
+            else self.explanation.generic_json()
 
     def _recording(self) -> Any:
         """What explanations are read from: the recording, or the named trace if that was made

@@ -30,6 +30,7 @@ from dsl.compiler import const_key
 from dsl.operations import _DATETIME_TEXT, display, display_decimal
 from interpreter import explanation as E
 from interpreter.compiled_trace import unrolled_size
+from interpreter.counterfactuals import Recheck
 from interpreter.fast_codec import encoder_for
 from interpreter.tracing import step_kind
 
@@ -67,7 +68,7 @@ class _ExplanationGen:
             "_brief": E._brief, "_calc": E.calc, "_has_arith": E.has_arithmetic,
             "_detail": E.detail, "_cond_lines": E.condition_lines,
             "_rule_view": E._rule_view, "_conclusion": E._conclusion,
-            "_operand": E._operand, "_nib": _nib, "_dedupe": E.first_distinct,
+            "_operand": E._operand, "_nib": _nib, "_Recheck": Recheck, "_program": program,
             "_cf": E.counterfactual, "_comparisons": E.comparisons, "_DT": _DATETIME_TEXT.get,
             "_money": display_decimal, "_Decimal": Decimal,
         }
@@ -414,12 +415,9 @@ class _ExplanationGen:
             self.emit(ind, "if vs is not None and vs[1] in (True, False):")
 
             def on_value(c: str, node: ir.Node | None, k: int) -> None:
-                becomes = f"{self.const(f'，{spec.name} 将为 ')} + display(not ct[2])"
-                mine = "" if node is not vnode else f" + {becomes}"
-                if node is None:
-                    mine = f" + ({becomes} if {c} is vs else '')"
+                whole = "True" if node is vnode else "False" if node is not None else f"{c} is vs"
                 text = f"{c}[0]" if node is None else self.const(node.text)
-                self.emit(k, f"line = _cf({c}, f'「{{{text}}}」' + ('将不成立' if {c}[1] else '将成立'){mine})")
+                self.emit(k, f"line = _cf({c}, f'「{{{text}}}」' + ('将不成立' if {c}[1] else '将成立'), {whole})")
                 self.emit(k, "if line: cf.append(line)")
             self.cmp_sites(vnode, "vs", ind + 1, on_value)
         if i is not None:
@@ -450,7 +448,10 @@ class _ExplanationGen:
             self.emit(ind + 2, f"line = _cf(fl, {self.const(f'规则「{key}」的这一条件将成立')})")
             self.emit(ind + 2, "if line: cf.append(line)")
         if emitted:
-            self.emit(ind, "if cf: out['改变结果的条件'] = _dedupe(cf)")
+            key = "None" if i is None else self.const(keys[i])
+            self.emit(ind, "if cf:")
+            self.emit(ind + 1, f"cf = rk.settle(cf, ct, {key})")
+            self.emit(ind + 1, "if cf: out['改变结果的条件'] = cf")
 
     # ------------------------------------------------------------ conclusions
     def rule_order(self, spec: ir.ConclusionSpec) -> list[str]:
@@ -468,9 +469,9 @@ class _ExplanationGen:
 
     def conclusion_fn(self, spec: ir.ConclusionSpec, rule_fns: dict[str, str]) -> str:
         name = self.fresh("cj_")
-        self.emit(0, f"def {name}(ct, memo):")
+        self.emit(0, f"def {name}(ct, memo, rk):")
         if unrolled_size(spec, _MAX_WRITTEN_OUT) > _MAX_WRITTEN_OUT:  # a branch per rule, naming all others
-            self.emit(1, "return _conclusion(ct, {}).to_json()")
+            self.emit(1, "return _conclusion(ct, {}, rk).to_json()")
             return name
         keys = self.rule_order(spec)
         cname = self.const(spec.name)
@@ -478,7 +479,7 @@ class _ExplanationGen:
         self.emit(1, "rules = ct[5]")
         check = " or ".join(f"rules[{i}][0] != {self.const(k)}" for i, k in enumerate(keys))
         self.emit(1, f"if len(rules) != {len(keys)}{' or ' + check if check else ''}:")
-        self.emit(2, "return _conclusion(ct, {}).to_json()")
+        self.emit(2, "return _conclusion(ct, {}, rk).to_json()")
         rs = [f"r{i}" for i in range(len(keys))]
         if rs:
             self.emit(1, f"{', '.join(rs)}{',' if len(rs) == 1 else ''} = rules")
@@ -533,17 +534,18 @@ class _ExplanationGen:
         p = self.p
         rule_fns = {k: self.rule_fn(r) for k, r in p.rules.items()}
         conc = [(spec.name, self.conclusion_fn(spec, rule_fns)) for spec in p.conclusions.values()]
-        self.emit(0, "def build(trace):")
-        self.emit(1, "tc = trace.conclusions; memo = {}; out = []")
+        self.emit(0, "def build(trace, walker=None):")
+        self.emit(1, "tc = trace.conclusions; memo = {}; out = []; rk = _Recheck(_program, trace, walker)")
         for n, fn in conc:
             self.emit(1, f"ct = tc.get({self.const(n)})")
-            self.emit(1, f"if ct is not None: out.append({fn}(ct, memo))")
+            self.emit(1, f"if ct is not None: out.append({fn}(ct, memo, rk))")
         self.emit(1, "return out")
         return "\n".join(self.lines) + "\n"
 
 
 class CompiledExplanation:
-    """`build(trace)`: the explanation's JSON (a list, one dict per conclusion)."""
+    """`build(trace, walker=None)`: the explanation's JSON (a list, one dict per conclusion);
+    `walker` as for `build_explanation`."""
 
     def __init__(self, program: ir.Program) -> None:
         gen = _ExplanationGen(program)
@@ -551,7 +553,7 @@ class CompiledExplanation:
         namespace = dict(gen.ns)
         code = compile(self.source, f"<规则书 {program.name}（解释 JSON）>", "exec")
         exec(code, namespace)  # noqa: S102 - generated from the checked IR, constants passed by name
-        self.build: Callable[[Any], list[dict[str, Any]]] = namespace["build"]
+        self.build: Callable[..., list[dict[str, Any]]] = namespace["build"]
 
 
 class _ExplainState:
@@ -588,7 +590,7 @@ def compiled_explanation(program: ir.Program) -> CompiledExplanation | None:
     return state.compiled  # type: ignore[return-value]
 
 
-def builder_for(program: ir.Program) -> Callable[[Any], list[dict[str, Any]]] | None:
+def builder_for(program: ir.Program) -> Callable[..., list[dict[str, Any]]] | None:
     """What `Explanation.to_json` uses: the compiled builder from the program's
     EXPLANATIONS_BEFORE_COMPILING-th explanation on, None before (the generic views serve)."""
     state = _state(program)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dsl import ir
 from dsl.operations import display
 from dsl.values import format_date, format_datetime
+from interpreter.counterfactuals import Candidate, Recheck
 from interpreter.fast_codec import encoder_for
 from interpreter.trace import (
     APPLIES,
@@ -46,6 +47,9 @@ from interpreter.trace import (
     VersionCheck,
 )
 
+if TYPE_CHECKING:
+    from interpreter.tree_walker import TreeWalker
+
 _NEGATE = {"<": "≥", "≤": ">", ">": "≤", "≥": "<", "=": "≠", "≠": "=", "==": "≠", "!=": "=", "<=": ">",
            ">=": "<", "早于": "不早于", "晚于": "不晚于", "不早于": "早于", "不晚于": "晚于", "小于": "不小于",
            "大于": "不大于", "不小于": "小于", "不大于": "大于", "等于": "不等于", "不等于": "等于",
@@ -54,7 +58,9 @@ _ARITH = {"+", "-", "×", "÷"}
 #: comparisons with a threshold: the ones for which "what would change the outcome" is a value
 _ORDERED = {"<", "≤", ">", "≥", "<=", ">=", "早于", "晚于", "不早于", "不晚于", "小于", "大于", "不小于", "不大于",
             "早於", "晚於", "不早於", "不晚於"}
-_MAX_COUNTERFACTUALS = 4
+_MIRRORED = {"<": ">", ">": "<", "≤": "≥", "≥": "≤", "<=": ">=", ">=": "<=", "早于": "晚于", "晚于": "早于",
+             "不早于": "不晚于", "不晚于": "不早于", "小于": "大于", "大于": "小于", "不小于": "不大于",
+             "不大于": "不小于", "早於": "晚於", "晚於": "早於", "不早於": "不晚於", "不晚於": "不早於"}
 #: builds a view from its fields without the named tuple's Python-level __new__ (an explained
 #: decision builds about thirty views)
 _new = tuple.__new__
@@ -181,8 +187,10 @@ def comparisons(step: Step | None) -> list[Step]:
     return []
 
 
-def counterfactual(cmp: Step, effect: str) -> str | None:
-    """The threshold that flips a comparison: its negation if it held, itself if it failed."""
+def counterfactual(cmp: Step, effect: str, whole: bool = False) -> Candidate | None:
+    """The threshold that flips a comparison (its negation if it held, itself if it failed), as
+    a candidate line that `Recheck.settle` keeps only if the conclusion would change. `whole`:
+    the comparison is the deciding value itself."""
     left, right = cmp[CHILDREN]
     if left[VALUE] is None or right[VALUE] is None:
         return None
@@ -190,10 +198,12 @@ def counterfactual(cmp: Step, effect: str) -> str | None:
     if flipped is None:
         return None
     if left[KIND] != "const":
-        return f"若 {left[TEXT]} {flipped} {display(right[VALUE])}（现为 {display(left[VALUE])}），{effect}"
+        return Candidate(f"若 {left[TEXT]} {flipped} {display(right[VALUE])}（现为 {display(left[VALUE])}），{effect}",
+                         left, flipped, right[VALUE], 0, whole)
     if right[KIND] != "const":
-        mirrored = {"<": ">", ">": "<", "≤": "≥", "≥": "≤"}.get(flipped, flipped)
-        return f"若 {right[TEXT]} {mirrored} {display(left[VALUE])}（现为 {display(right[VALUE])}），{effect}"
+        mirrored = _MIRRORED.get(flipped, flipped)
+        return Candidate(f"若 {right[TEXT]} {mirrored} {display(left[VALUE])}（现为 {display(right[VALUE])}），{effect}",
+                         right, mirrored, left[VALUE], 1, whole)
     return None
 
 
@@ -279,11 +289,13 @@ class Explanation:
     `conclusions` and `to_json()` build the rest.
     """
 
-    __slots__ = ("_program", "_trace", "_views", "_lines", "rulebook", "now", "defaulted_inputs")
+    __slots__ = ("_program", "_trace", "_views", "_lines", "_recheck", "rulebook", "now", "defaulted_inputs")
 
-    def __init__(self, program: ir.Program, trace: Trace | RecordedTrace) -> None:
+    def __init__(self, program: ir.Program, trace: Trace | RecordedTrace, walker: TreeWalker | None = None) -> None:
         self._program = program
         self._trace = trace
+        #: settles the counterfactuals, with the evaluation's parameters (walker)
+        self._recheck = Recheck(program, trace, walker)
         self._views: dict[str, ConclusionView] = {}
         #: a condition's lines, by id of its step: a rule that sets three conclusions has one
         #: condition, shown three times (the trace keeps the steps alive as long as this)
@@ -308,7 +320,7 @@ class Explanation:
             ct = self._trace.conclusions.get(name)
             if ct is None:
                 return None
-            view = self._views[name] = _conclusion(ct, self._lines)
+            view = self._views[name] = _conclusion(ct, self._lines, self._recheck)
         return view
 
     def to_json(self) -> list[dict[str, Any]]:
@@ -318,7 +330,7 @@ class Explanation:
         from interpreter.compiled_explanation import builder_for
 
         build = builder_for(self._program)
-        return build(self._trace) if build is not None else self.generic_json()
+        return build(self._trace, self._recheck.walker_given) if build is not None else self.generic_json()
 
     def generic_json(self) -> list[dict[str, Any]]:
         """to_json() read off the views: the reference for the compiled builder."""
@@ -388,7 +400,7 @@ def _rule_view(outcome: RuleOutcome, winner: str | None,
                            status, reason, conds, version_line(version) if version is not None else None))
 
 
-def _conclusion(ct: ConclusionTrace, lines: dict[int, tuple[dict[str, Any], ...]]) -> ConclusionView:
+def _conclusion(ct: ConclusionTrace, lines: dict[int, tuple[dict[str, Any], ...]], recheck: Recheck) -> ConclusionView:
     decided = None
     winner = ct[DECIDED_BY]
     if winner is not None:
@@ -408,7 +420,7 @@ def _conclusion(ct: ConclusionTrace, lines: dict[int, tuple[dict[str, Any], ...]
     return _new(ConclusionView, (
         name, value, _encoded(value, ct[C_TYPE]), display(value),
         _rule_view(decided, None, lines) if decided is not None else None, ct[BY_DEFAULT],
-        calculation, inputs, weighed, tuple(_counterfactuals(ct, decided, value_step)),
+        calculation, inputs, weighed, tuple(_counterfactuals(ct, decided, value_step, recheck)),
     ))
 
 
@@ -421,38 +433,24 @@ def _encoded(value: Any, t: Any) -> Any:
     return None if value is None else remembered(_ENCODERS, t, encoder_for)(value)
 
 
-def _counterfactuals(ct: ConclusionTrace, decided: RuleOutcome | None, value_step: Step | None) -> list[str]:
-    out: list[str] = []
+def _counterfactuals(ct: ConclusionTrace, decided: RuleOutcome | None, value_step: Step | None,
+                     recheck: Recheck) -> list[str]:
+    out: list[Candidate | None] = []
     if value_step is not None and value_step[VALUE] in (True, False):
         for cmp in comparisons(value_step):
-            line = counterfactual(cmp, f"「{cmp[TEXT]}」{'将不成立' if cmp[VALUE] else '将成立'}"
-                                  + (f"，{ct[C_NAME]} 将为 {display(not ct[C_VALUE])}" if cmp is value_step else ""))
-            if line:
-                out.append(line)
+            out.append(counterfactual(cmp, f"「{cmp[TEXT]}」{'将不成立' if cmp[VALUE] else '将成立'}",
+                                      cmp is value_step))
     if decided is not None and decided[CONDITION] is not None:
         for cmp in comparisons(decided[CONDITION]):
             if cmp[VALUE] is True:
-                line = counterfactual(cmp, f"规则「{decided[KEY]}」的条件「{cmp[TEXT]}」将不成立")
-                if line:
-                    out.append(line)
+                out.append(counterfactual(cmp, f"规则「{decided[KEY]}」的条件「{cmp[TEXT]}」将不成立"))
     for o in ct[RULES]:
         if o is decided or o[STATUS] != "不适用" or o[CONDITION] is None:
             continue
         failing = [c for c in comparisons(o[CONDITION]) if c[VALUE] is False]
         if len(failing) == 1:
-            line = counterfactual(failing[0], f"规则「{o[KEY]}」的这一条件将成立")
-            if line:
-                out.append(line)
-    return first_distinct(out)
-
-
-def first_distinct(lines: list[str]) -> list[str]:
-    """The first _MAX_COUNTERFACTUALS different lines, in order."""
-    seen: list[str] = []
-    for line in lines:
-        if line not in seen:
-            seen.append(line)
-    return seen[:_MAX_COUNTERFACTUALS]
+            out.append(counterfactual(failing[0], f"规则「{o[KEY]}」的这一条件将成立"))
+    return recheck.settle([c for c in out if c is not None], ct, decided[KEY] if decided is not None else None)
 
 
 class _Literal(str):
@@ -481,9 +479,12 @@ def _brief(value: Any, limit: int = 60) -> str:
     return text[: limit - 1] + "…"
 
 
-def build_explanation(program: ir.Program, trace: Trace | RecordedTrace) -> Explanation:
-    """The explanation of a trace, named or as the compiled tracer records it (plain tuples)."""
-    return Explanation(program, trace)
+def build_explanation(program: ir.Program, trace: Trace | RecordedTrace,
+                      walker: TreeWalker | None = None) -> Explanation:
+    """The explanation of a trace, named or as the compiled tracer records it (plain tuples).
+    `walker`: the reference evaluator with the parameters the trace was made with (the
+    rulebook's defaults if None), which checks the counterfactuals."""
+    return Explanation(program, trace, walker)
 
 
 def why_not(program: ir.Program, trace: Trace, name: str) -> list[str]:
