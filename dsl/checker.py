@@ -9,7 +9,10 @@ computed in — is decided here, once.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any
+
+import attrs
 
 from dsl import ast, ir
 from dsl import types as T
@@ -436,6 +439,10 @@ class Checker:
                 except _NotConstant:
                     self.error("版本的起止必须是日期或时间常量", b.span)
                     bounds.append(None)
+            start, until, before = bounds
+            if _empty_window(start, until, before):
+                self.warning(f"版本「{item.name}」的区间是空的：它的规则永远不适用", item.span,
+                             "检查起止：「自 A 起」应早于「截至 B」与「早于 C」", code="empty-version")
             text = f"{anchor.text}"
             out[item.name] = ir.VersionSpec(item.name, anchor, *bounds, text=text, span=item.span)
         return out
@@ -562,7 +569,7 @@ class Checker:
                         continue  # different versions are disjoint by the checker's version rule
                     va = dict(a.assignments)[name]
                     vb = dict(b.assignments)[name]
-                    if va == vb:
+                    if _same_value(va, vb):
                         continue
                     self.error(
                         f"规则「{a.key}」（第 {a.line} 行）与「{b.key}」（第 {b.line} 行）同级且总是同时适用，"
@@ -1065,8 +1072,46 @@ def constant_value(node: ir.Node) -> Any:
             return {k: constant_value(v) for k, v in entries}
         case ir.Op(key="neg", args=(a,)):
             v = constant_value(a)
-            return Percent(-v.points) if isinstance(v, Percent) else -v
+            if isinstance(v, Percent):
+                return Percent(-v.points)
+            try:
+                return None if v is None else -v
+            except TypeError:  # `-"文本"`: lowering it reported 不能对…取负 already
+                return None
     raise _NotConstant
+
+
+def _empty_window(start: Any, until: Any, before: Any) -> bool:
+    """Whether no moment is at or after `start` and at or before `until` / before `before`
+    (dates count as their midnight)."""
+    def moment(v: Any) -> Any:
+        return datetime.combine(v, datetime.min.time()) if type(v) is date else v
+
+    start, until, before = moment(start), moment(until), moment(before)
+    try:
+        return (start is not None and until is not None and start > until) or \
+            (start is not None and before is not None and start >= before)
+    except TypeError:  # a bound of another type: reported as such already
+        return False
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Whether two expressions always give the same value, as far as their form tells: equal
+    constants however written (`48小时` and `2天`, `1元` and `1.00元`), or the same expression
+    written with other spacing."""
+    try:
+        va, vb = constant_value(a), constant_value(b)
+    except _NotConstant:
+        pass
+    else:
+        return type(va) is type(vb) and va == vb
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
+    if not attrs.has(type(a)):
+        return a == b
+    return all(_same_value(getattr(a, f), getattr(b, f)) for f in ir.child_fields(type(a)) if f != "text")
 
 
 def _all_rules(c: ir.ConclusionSpec) -> list[str]:

@@ -45,9 +45,9 @@ class Diagnostic:
         where = f"{self.span}: " if self.span else ""
         out = [f"{where}{self.severity}：{self.message}"]
         if self.span and source is not None:
-            lines = source.splitlines()
-            if 0 < self.span.line <= len(lines):
-                text = lines[self.span.line - 1].replace("\t", " ")
+            lines = source.split("\n")  # as positions count lines (not splitlines: U+2028, \f …)
+            if 0 < self.span.line <= len(lines) and lines[self.span.line - 1].strip():
+                text = lines[self.span.line - 1].rstrip("\r").translate(_SHOWN_AS_SPACE)
                 prefix = text[: self.span.column - 1]
                 if self.span.end_line == self.span.line and self.span.end_column > self.span.column:
                     marked = text[self.span.column - 1 : self.span.end_column - 1]
@@ -60,6 +60,10 @@ class Diagnostic:
         if self.hint:
             out.append(f"  提示：{self.hint}")
         return "\n".join(out)
+
+
+#: characters that would break the excerpt's line, or its caret's place, shown as one space
+_SHOWN_AS_SPACE = {ord(c): " " for c in "\t\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
 
 
 class RulebookError(Exception):

@@ -189,7 +189,8 @@ class Printer:
         if isinstance(item, (ast.InputSection, ast.ConclusionSection, ast.ParamSection)):
             entries = item.params if isinstance(item, ast.ParamSection) else item.decls
             header = {ast.InputSection: "输入：", ast.ConclusionSection: "结论：", ast.ParamSection: "参数："}[type(item)]
-            out = [header] + [c for line, c in inner if line == start]
+            on_header = [c for line, c in inner if line == start]  # `输入： # …` keeps its comment on its line
+            out = [header + ("  " + " ".join(on_header) if on_header else "")]
             pending = [x for x in inner if x[0] != start]
             for e in entries:
                 line = e.span.line if e.span else 0

@@ -12,6 +12,7 @@ way the run was read, so an author sees the ambiguity and how to quote the name 
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_right
 
 import regex
@@ -90,11 +91,51 @@ def fold(text: str) -> str:
     return text.translate(FOLD)
 
 
+def _code_only(folded: str) -> str:
+    """The text with comments and the insides of strings and 《titles》 blanked (same length,
+    newlines kept), as the lexer will skip them: what a comment or a 说明 says declares nothing."""
+    out = list(folded)
+    i, n = 0, len(folded)
+    quotes = {**_STRING_QUOTES, "《": "》"}
+    while i < n:
+        c = folded[i]
+        if c == "#":
+            end = folded.find("\n", i)
+            end = n if end < 0 else end
+            out[i:end] = " " * (end - i)
+            i = end
+        elif c in quotes:
+            end = folded.find(quotes[c], i + 1)
+            newline = folded.find("\n", i + 1)
+            if end < 0 or (0 <= newline < end):  # unclosed: the lexer reports it
+                i += 1
+                continue
+            out[i + 1 : end] = " " * (end - i - 1)
+            i = end + 1
+        elif c in _NAME_QUOTES:  # a quoted name may hold "#" or quotes: skip it whole
+            end = folded.find(_NAME_QUOTES[c], i + 1)
+            i = i + 1 if end < 0 else end + 1
+        elif (m := _RULE_ID.match(folded, i)) and (i == 0 or not _WORD_CHAR.match(folded[i - 1])):
+            i = m.end()  # R-1' : its prime opens no string
+        else:
+            i += 1
+    return "".join(out)
+
+
+#: a quoted name in a declaring position: 「名称」：…, 「名称」 = …, 定义 「名称」 = …
+_QUOTED_DECLARATION = re.compile(r"[「『]([^」』\n]+)[」』]\s*\??\s*(?:[:(=]|为|為)")
+
+
 def declared_names(folded: str) -> frozenset[str]:
     """Every name in a declaring position; these beat keywords inside runs."""
     from dsl.builtins import BUILTINS
 
+    folded = _code_only(folded)
     names: set[str] = set(TYPE_WORDS) | set(BUILTINS)
+    for m in _QUOTED_DECLARATION.finditer(folded):
+        name = m.group(1).strip()
+        if name and not name[0].isdigit() and name not in SPELLINGS:  # 「48小时…」 stays quoted
+            names.add(name)
     referenced = {m.group(1).strip() for m in _REFERENCED.finditer(folded)}
     titles = set()  # (start, end) of rule and test titles: not names others may refer to
     for m in _TITLE.finditer(folded):
@@ -201,6 +242,9 @@ class Lexer:
                         i += len(symbol)
                         break
                 else:
+                    if not c.isprintable() or c.isspace():  # 「​」 would show nothing between the brackets
+                        raise self.fail(i, f"无法识别的看不见的字符 U+{ord(c):04X}（{unicodedata.name(c, '控制字符')}）",
+                                        "删除它：它常随从网页或文档复制的文字而来")
                     raise self.fail(i, f"无法识别的字符「{c}」", "名称只能由汉字、字母、数字和下划线组成；其他文字请用「」括起来")
         return LexResult(self.tokens, self.declared, self.segments, tuple(self.comments))
 
@@ -299,6 +343,12 @@ class Lexer:
             if piece in table:
                 return piece
         return None
+
+
+def normalize_newlines(text: str) -> str:
+    """Every line ending as `\n`: a file saved with bare `\r` (old Mac) would otherwise be one
+    line, and its first `#` would comment out the rest of it."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def tokenize(text: str, file: str = "<文本>") -> LexResult:

@@ -196,6 +196,13 @@ def make_ops(rounding: str = "四舍五入") -> dict[str, Callable[..., Any]]:
         seconds = (Decimal(a.total_seconds()) / Decimal(b)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
         return timedelta(seconds=int(seconds))
 
+    def _dur_mul_num(a: timedelta, b: Any) -> timedelta:
+        # exact, then to the second as ÷ does (through float, 1天 × 0.333 had a fraction of a
+        # second, and long durations lost microseconds)
+        exact = Decimal(a.days * 86400 + a.seconds) + Decimal(a.microseconds).scaleb(-6)
+        seconds = (exact * Decimal(b)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        return timedelta(seconds=int(seconds))
+
     def _dur_div_dur(a: timedelta, b: timedelta) -> Any:
         if not b:
             return None
@@ -224,8 +231,8 @@ def make_ops(rounding: str = "四舍五入") -> dict[str, Callable[..., Any]]:
         "sub_date_dt": strict(lambda a, b: _as_dt(a) - b),
         "date_add": strict(_date_add),
         "date_sub": strict(_date_sub),
-        "dur_mul_num": strict(lambda a, b: timedelta(seconds=float(Decimal(a.total_seconds()) * b))),
-        "num_mul_dur": strict(lambda a, b: timedelta(seconds=float(Decimal(b.total_seconds()) * a))),
+        "dur_mul_num": strict(_dur_mul_num),
+        "num_mul_dur": strict(lambda a, b: _dur_mul_num(b, a)),
         "dur_div_num": strict(_dur_div_num),
         "dur_div_dur": strict(_dur_div_dur),
         "list_concat": strict(lambda a, b: tuple(a) + tuple(b)),

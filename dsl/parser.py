@@ -23,7 +23,7 @@ from dsl import ast
 from dsl import values as V
 from dsl.diagnostics import Diagnostic, RulebookSyntaxError, Span
 from dsl.keywords import CANONICAL_WORDS, DISPLAY, KEYWORDS, SPELLINGS
-from dsl.lexer import LexResult, tokenize
+from dsl.lexer import LexResult, normalize_newlines, tokenize
 from dsl.locations import cache_dir, grammar_path
 
 MAX_NESTING = 200
@@ -307,7 +307,7 @@ class _Builder(Transformer):
         return ("version", str(c[0]))
 
     def header(self, c):
-        opts = dict(x for x in c[1:])
+        opts = _once(c[1:], c[0], "规则书")
         return ast.Header(str(c[0]), opts.get("description"), opts.get("version"), self.sp(c[0]))
 
     def doc_decl(self, c):
@@ -331,7 +331,7 @@ class _Builder(Transformer):
         return ("description", str(c[1]))
 
     def decl(self, c):
-        opts = dict(x for x in c[3:])
+        opts = _once(c[3:], c[0], f"「{c[0]}」")
         return ast.Decl(str(c[0]), c[2], bool(opts.get("optional")), opts.get("default"),
                         opts.get("sources", ()), opts.get("description"), self.sp(c[0]),
                         bool(opts.get("identity")))
@@ -380,7 +380,7 @@ class _Builder(Transformer):
         return ("before", c[1])
 
     def version_decl(self, c):
-        bounds = dict(x for x in c if isinstance(x, tuple))
+        bounds = _once([x for x in c if isinstance(x, tuple)], c[0], f"版本「{c[0]}」")
         anchor = c[2]  # name COLON expr (COMMA bound)+ — _VERSION and _BY are filtered out
         return ast.VersionDecl(str(c[0]), anchor, bounds.get("start"), bounds.get("until"),
                                bounds.get("before"), self.sp(c[0]))
@@ -487,6 +487,28 @@ class _Builder(Transformer):
 class _Duplicate(Exception):
     def __init__(self, clause: str, key: Token) -> None:
         self.clause, self.key = clause, key
+
+
+class _RepeatedOption(Exception):
+    def __init__(self, owner: str, option: str, at: Token) -> None:
+        self.owner, self.option, self.at = owner, option, at
+
+
+#: how a declaration's options are written, for the message when one is written twice
+_OPTION_NAMES = {"optional": "可选", "identity": "标识", "default": "默认", "sources": "来源",
+                 "description": "说明", "version": "版本号", "start": "自…起", "until": "截至…",
+                 "before": "早于…"}
+
+
+def _once(options, at: Token, owner: str) -> dict:
+    """A declaration's (option, value) pairs as a dict; an option written twice is an error
+    (the last one used to win, silently, and `fmt` dropped the others)."""
+    out: dict = {}
+    for key, value in options:
+        if key in out:
+            raise _RepeatedOption(owner, _OPTION_NAMES.get(key, key), at)
+        out[key] = value
+    return out
 
 
 _CLAUSE_NAMES = {"version": "适用版本", "exceptions": "例外于", "condition": "如果"}
@@ -625,8 +647,18 @@ def _check_nesting(lexed: LexResult, file: str, source: str) -> None:
             depth = max(0, depth - 1)
 
 
+def _too_deep(lexed: LexResult, file: str, source: str) -> RulebookSyntaxError:
+    from collections import Counter
+
+    busiest = Counter(t.line for t in lexed.tokens).most_common(1)
+    line = busiest[0][0] if busiest else 1
+    return RulebookSyntaxError([Diagnostic("错误", "表达式嵌套过深（例如成千上万个连续的运算符或「若…则…否则」）",
+                                           Span(file, line, 1, line, 2), "把长表达式拆成几个「定义」")], source)
+
+
 def parse(source: str, file: str = "<文本>") -> ast.Module:
     """Parse a whole rulebook; raises RulebookSyntaxError with every diagnostic found."""
+    source = normalize_newlines(source)
     lexed = tokenize(source, file)
     _check_nesting(lexed, file, source)
     builder = _Builder(file)
@@ -639,18 +671,18 @@ def parse(source: str, file: str = "<文本>") -> ast.Module:
     try:
         return _build(builder, tree, lexed, counts)
     except RecursionError:
-        from collections import Counter
-
-        busiest = Counter(t.line for t in lexed.tokens).most_common(1)
-        line = busiest[0][0] if busiest else 1
-        raise RulebookSyntaxError([Diagnostic("错误", "表达式嵌套过深（例如成千上万个连续的运算符）",
-                                              Span(file, line, 1, line, 2), "把长表达式拆成几个「定义」")],
-                                  source) from None
+        raise _too_deep(lexed, file, source) from None
     except VisitError as exc:
         inner = exc.orig_exc
+        if isinstance(inner, RecursionError):  # Lark wraps what a rule's callback raised
+            raise _too_deep(lexed, file, source) from None
         if isinstance(inner, _Duplicate):
             d = Diagnostic("错误", f"规则「{inner.key}」重复写了「{_CLAUSE_NAMES[inner.clause]}」子句",
                            _span(file, inner.key), "每条规则每种子句只写一次；多个条件用「且」连接")
+            raise RulebookSyntaxError([d], source) from None
+        if isinstance(inner, _RepeatedOption):
+            d = Diagnostic("错误", f"{inner.owner}重复写了「{inner.option}」", _span(file, inner.at),
+                           "每个选项只写一次" + ("；多个来源写在同一个「来源」后，如 来源 \"a\" \"b\"" if inner.option == "来源" else ""))
             raise RulebookSyntaxError([d], source) from None
         if isinstance(inner, V.ValueSyntaxError):
             tok = _first_token(exc.obj)

@@ -186,7 +186,7 @@ def _parse_duration(text: str) -> timedelta:
     m = _DURATION_ISO.match(s)
     if m and s not in ("P", "PT"):
         d, h, mi, sec = (Decimal(g) if g else Decimal(0) for g in m.groups())
-        return _exact_seconds(d * 86400 + h * 3600 + mi * 60 + sec)
+        return _exact_seconds(d * 86400 + h * 3600 + mi * 60 + sec, text)
     pos, total, matched = 0, Decimal(0), False
     for part in _DURATION_CN.finditer(s):
         if part.start() != pos:
@@ -194,13 +194,16 @@ def _parse_duration(text: str) -> timedelta:
         total += Decimal(part.group(1)) * _UNIT_SECONDS[part.group(2)]
         pos, matched = part.end(), True
     if matched and pos == len(s):
-        return _exact_seconds(total)
+        return _exact_seconds(total, text)
     raise ValueSyntaxError(f"「{text}」不是时长，应写作 \"48小时\"、\"3天\"、\"30分钟\" 或 \"PT48H\"")
 
 
-def _exact_seconds(total: Decimal) -> timedelta:
-    """Via whole microseconds, not float: float seconds lose microseconds past ~100 days."""
-    return timedelta(microseconds=int(total.scaleb(6).to_integral_value()))
+def _exact_seconds(total: Decimal, text: str) -> timedelta:
+    """Whole seconds only: times are exact to the second, and a duration of 0.5秒 added to one
+    made a time shown as the same second yet unequal to it."""
+    if total != total.to_integral_value():
+        raise ValueSyntaxError(f"时长「{text}」不是整秒：时长与时间都精确到秒")
+    return timedelta(seconds=int(total))
 
 
 # ---------------------------------------------------------------- formatting

@@ -50,7 +50,10 @@ def read_source(path: Path) -> str:
     except UnicodeDecodeError as exc:
         raise RulebookError([Diagnostic("错误", f"{path} 不是 UTF-8 文本（第 {exc.start} 字节）", None,
                                         "请把文件另存为 UTF-8 编码")]) from None
-    return text.removeprefix("\ufeff")
+    text = text.removeprefix("\ufeff")
+    # bare `\r` line ends (old Mac) as `\n`, as the parser reads them (dsl.lexer.normalize_newlines;
+    # not imported here: a cached load imports no front end)
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def load_cached(path: Path, name: str, strict: bool):

@@ -6,6 +6,7 @@ import, and the Markdown and JSON formats never use it.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from dsl.operations import display
@@ -97,40 +98,58 @@ def text_tree(explanations: list[tuple[Explanation, str]], header: str | None = 
     return root
 
 
+#: Markdown's inline syntax, and what would end a table cell or a list item, in text from a case
+#: or a rulebook (values, titles, citations): shown as written, never as markup
+_MD_ESCAPES = str.maketrans({"\\": "\\\\", "*": "\\*", "_": "\\_", "`": "\\`", "|": "\\|", "[": "\\[",
+                             "]": "\\]", "<": "&lt;", "&": "&amp;", "\n": "<br>", "\r": ""})
+
+
+def _md(text: str) -> str:
+    return text.translate(_MD_ESCAPES)
+
+
+def _md_code(text: str) -> str:
+    """A code span holding text as it is: fenced by more backticks than it contains."""
+    text = text.replace("\r", "").replace("\n", " ")
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def markdown(explanations: list[tuple[Explanation, str]]) -> str:
     out: list[str] = []
     for exp, title in explanations:
-        out.append(f"## {title}\n")
+        out.append(f"## {_md(title)}\n")
         # 现在 (--now), as the terminal tree's header says: an input such as shipping's 评估时间
         # may differ from it, and is shown where it was read
         out.append(f"现在：{display(exp.now)}\n")
         if exp.defaulted_inputs:
-            out.append("取默认值的输入：" + "，".join(f"{k} = {v}" for k, v in exp.defaulted_inputs) + "\n")
+            out.append("取默认值的输入：" + "，".join(f"{_md(k)} = {_md(v)}" for k, v in exp.defaulted_inputs) + "\n")
         out.append("| 结论 | 值 | 决定规则 |")
         out.append("|---|---|---|")
         for c in exp.conclusions:
-            rule = _rule_title(c.decided_by) if c.decided_by else ("默认值" if c.by_default else "—")
-            out.append(f"| {c.name} | {c.text} | {rule} |")
+            rule = _md(_rule_title(c.decided_by)) if c.decided_by else ("默认值" if c.by_default else "—")
+            out.append(f"| {_md(c.name)} | {_md(c.text)} | {rule} |")
         out.append("")
         for c in exp.conclusions:
-            out.append(f"### {c.name} = {c.text}\n")
+            out.append(f"### {_md(c.name)} = {_md(c.text)}\n")
             if c.decided_by is not None:
                 r = c.decided_by
-                out.append(f"- **决定规则**：{_rule_title(r)}（第 {r.line} 行）")
-                out.append(f"- **依据**：{'；'.join(r.citations) or '（未写依据）'}")
+                out.append(f"- **决定规则**：{_md(_rule_title(r))}（第 {r.line} 行）")
+                out.append(f"- **依据**：{_md('；'.join(r.citations)) or '（未写依据）'}")
                 if r.version:
-                    out.append(f"- **版本**：{r.version}")
+                    out.append(f"- **版本**：{_md(r.version)}")
                 for cond in r.conditions:
-                    out.append("  " * (cond["层"] + 1) + "- " + _cond_label(cond, False))
+                    out.append("  " * (cond["层"] + 1) + "- " + _md(_cond_label(cond, False)))
             else:
                 out.append("- 没有规则适用，" + ("取默认值" if c.by_default else "结论为空"))
             if c.calculation:
-                out.append(f"- **计算**：`{c.calculation}`")
+                out.append(f"- **计算**：{_md_code(c.calculation)}")
             if c.inputs:
-                out.append("- **用到的值**：" + "，".join(f"{k} = {v}" for k, v in c.inputs))
+                out.append("- **用到的值**：" + "，".join(f"{_md(k)} = {_md(v)}" for k, v in c.inputs))
             for r in c.weighed:
-                out.append(f"- 权衡：{_rule_title(r)} —— {r.status}：{r.reason}")
+                out.append(f"- 权衡：{_md(_rule_title(r))} —— {r.status}：{_md(r.reason)}")
             for line in c.counterfactuals:
-                out.append(f"- 改变结果：{line}")
+                out.append(f"- 改变结果：{_md(line)}")
             out.append("")
     return "\n".join(out)

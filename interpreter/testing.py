@@ -69,7 +69,10 @@ def _fired(trace: Trace) -> frozenset[str]:
 
 
 def _run_case(book: Rulebook, name: str, source: str, facts: dict[str, Any], now, expect: dict[str, Any],
-              encoded: bool) -> CaseResult:
+              encoded: bool, written: dict[str, Any] | None = None) -> CaseResult:
+    """`expect` holds values (compared as values: "72小时" is "P3D", "5" is "5.00"); with
+    `encoded`, a mismatch shows the value as the test file wrote it (`written`) and the
+    conclusion in the contract's encoding."""
     try:
         decision = book.evaluate(facts, now, decoded=True)
         reference, reference_trace = book.walker.evaluate(dict(facts), decision.now, trace=True)
@@ -79,9 +82,12 @@ def _run_case(book: Rulebook, name: str, source: str, facts: dict[str, Any], now
     for conclusion, expected in expect.items():
         t = book.conclusion_types[conclusion]
         actual = decision.conclusions.get(conclusion)
-        got = encode_value(actual, t) if encoded else actual
-        if _normal(got) != _normal(expected):
-            mismatches.append(Mismatch(conclusion, expected, got))
+        if _normal(actual) != _normal(expected):
+            if encoded:
+                mismatches.append(Mismatch(conclusion, (written or {}).get(conclusion, expected),
+                                           encode_value(actual, t)))
+            else:
+                mismatches.append(Mismatch(conclusion, expected, actual))
     for conclusion, value in decision.conclusions.items():
         if reference.get(conclusion) != value:
             mismatches.append(Mismatch(f"{conclusion}（编译求值 vs 参考求值）", display(reference.get(conclusion)),
@@ -94,8 +100,8 @@ def _run_case(book: Rulebook, name: str, source: str, facts: dict[str, Any], now
         mismatches.append(Mismatch("解释（编译追踪 vs 参考求值的追踪）", "相同", _first_difference(trace, reference_trace)))
     compiled = compiled_explanation(book.program)
     if compiled is not None:  # on the recording, as `Decision.to_json()` reads it
-        views = build_explanation(book.program, reference_trace).generic_json()
-        if compiled.build(book.tracer.record(dict(facts), decision.now)[1]) != views:
+        views = build_explanation(book.program, reference_trace, book.walker).generic_json()
+        if compiled.build(book.tracer.record(dict(facts), decision.now)[1], book.walker) != views:
             mismatches.append(Mismatch("解释（生成的 JSON 代码 vs 通用视图）", "相同", "不同"))
     fired = _fired(reference_trace)
     return CaseResult(name, source, not mismatches, tuple(mismatches), None, fired)
@@ -172,15 +178,24 @@ def _json_cases(book: Rulebook, path: Path) -> list[CaseResult]:
             facts, _ = book.decoder.decode(case.get("输入", {}), path=f"$.cases[{i}].输入", file=str(path))
             now = case.get("现在") or case.get("输入", {}).get("评估时间") or "2000-01-01 00:00:00"
             now_value = decode_value(now, _DATETIME, f"$.cases[{i}].现在")
-            expect = case.get("期望", {})
-            unknown = [k for k in expect if k not in book.conclusion_types]
+            written = case.get("期望", {})
+            if not isinstance(written, dict):
+                raise CaseError(f"「期望」应为对象（结论名 → 期望的值），实际是 {_json_kind(written)}",
+                                json_path=f"$.cases[{i}].期望")
+            unknown = [k for k in written if k not in book.conclusion_types]
             if unknown:
                 raise CaseError(f"期望中的「{unknown[0]}」不是规则书的结论", json_path=f"$.cases[{i}].期望")
+            expect = {k: None if v is None else decode_value(v, book.conclusion_types[k], f"$.cases[{i}].期望.{k}")
+                      for k, v in written.items()}
         except CaseError as exc:
             out.append(CaseResult(name, where, False, error=str(exc.located(file=str(path)))))
             continue
-        out.append(_run_case(book, name, where, facts, now_value, expect, encoded=True))
+        out.append(_run_case(book, name, where, facts, now_value, expect, encoded=True, written=written))
     return out
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "数组", str: "字符串", bool: "布尔值", int: "数字", float: "数字"}.get(type(value), type(value).__name__)
 
 
 from dsl.types import DATETIME as _DATETIME  # noqa: E402

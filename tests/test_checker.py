@@ -550,3 +550,22 @@ def test_the_gap_analysis_matches_cells_as_the_evaluators_do():
     src = ("决策表 档（v：文本），命中 唯一：\n  | = 空 | => 1\n  | ≠ 空 | => 2\n"
            + rule("  则 结果 = 档（x）", inputs="  x：文本，可选\n"))
     assert "有空缺" in only(diagnostics(src), WARNING, "有空缺").message
+
+
+@pytest.mark.parametrize("value", ["-\"文本\"", "-[1]", "-{a：1}", "-2022-01-01", "-是"])
+def test_a_minus_before_a_constant_that_has_no_negative_is_a_type_error(value):
+    # parameters, test facts and version bounds are folded to values: this used to be a TypeError
+    d = only(diagnostics(f"参数：\n  p = {value}\n"), ERROR, "取负")
+    assert d.span.line == 3
+
+
+def test_a_minus_before_nothing_is_nothing():
+    assert program("参数：\n  p = -空\n").params["p"].value is None
+
+
+def test_rules_that_always_agree_in_value_are_no_conflict_however_written():
+    src = ("结论：\n  时限：时长\n  钱：金额\n规则 A-1：\n  则 时限 = 48小时，钱 = 1元\n"
+           "规则 A-2：\n  则 时限 = 2天，钱 = 1.00元\n")
+    assert not [d for d in diagnostics(src) if d.severity == ERROR]
+    src += "规则 A-3：\n  则 时限 = 3天\n"
+    only(diagnostics(src), ERROR, "总是同时适用")

@@ -268,3 +268,40 @@ def test_two_rulebooks_warn_of_an_unknown_key_once(capsys, tmp_path):
     path.write_text(json.dumps(case, ensure_ascii=False), encoding="utf-8")
     code, _, err = run(capsys, "explain", str(path), "--format", "json", "--now", "2022-03-05 00:00:00")
     assert code == 0 and err.count("收货省分") == 1 and "是不是「收货省份」" in err, err
+
+
+def _rules_with_tests(tmp_path: Path, expect: object) -> Path:
+    rules = tmp_path / "t.rules"
+    rules.write_text("规则书 t\n文献 规范：《规范》\n输入：\n  x：时长\n  m：金额\n结论：\n  y：时长\n  n：金额\n"
+                     "规则 R：\n  依据 规范 \"一\"\n  则 y = x，n = m\n", encoding="utf-8")
+    (tmp_path / "t.tests.json").write_text(json.dumps(
+        {"cases": [{"名称": "一", "输入": {"x": "3天", "m": "5"}, "期望": expect}]}, ensure_ascii=False), encoding="utf-8")
+    return rules
+
+
+@pytest.mark.parametrize("expect", [{"y": "72小时", "n": "5"}, {"y": "PT72H", "n": "5.00"}, {"y": "P3D", "n": "¥5"}])
+def test_tests_json_expectations_are_compared_as_values(capsys, tmp_path, expect):
+    code, out, _ = run(capsys, "test", str(_rules_with_tests(tmp_path, expect)))
+    assert code == 0, out
+
+
+@pytest.mark.parametrize(("expect", "message"), [([], "「期望」应为对象"), (5, "「期望」应为对象"),
+                                                 ("abc", "「期望」应为对象"), ({"y": "三天"}, "$.cases[0].期望.y")])
+def test_a_malformed_expectation_fails_its_case_with_a_message(capsys, tmp_path, expect, message):
+    code, out, err = run(capsys, "test", str(_rules_with_tests(tmp_path, expect)))
+    assert code != 0 and message in out + err
+    assert "内部错误" not in out + err
+
+
+def test_markdown_shows_text_from_the_case_as_text(capsys, tmp_path):
+    rules = tmp_path / "m.rules"
+    rules.write_text("规则书 m\n文献 规范：《示例 | 规范》\n输入：\n  t：文本\n结论：\n  y：文本\n"
+                     "规则 R 一|二：\n  依据 规范 \"一\"\n  则 y = t\n", encoding="utf-8")
+    case = tmp_path / "c.json"
+    case.write_text(json.dumps({"t": "a|b\nc*<b>x</b>"}, ensure_ascii=False), encoding="utf-8")
+    code, out, _ = run(capsys, "explain", str(case), "-r", str(rules), "--format", "markdown",
+                       "--now", "2022-01-01 00:00:00")
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.startswith("| y |"))
+    assert row == r"| y | a\|b<br>c\*&lt;b>x&lt;/b> | R 一\|二 |"
+    assert "《示例 \\| 规范》" in out

@@ -386,7 +386,8 @@ runtime_values = {
                         allow_infinity=False),
     DATETIME: st.datetimes(min_value=datetime(1000, 1, 1)).map(lambda d: d.replace(microsecond=0)),
     DATE: st.dates(min_value=date(1000, 1, 1)),
-    DURATION: st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=10**6)),
+    DURATION: st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=10**6)).map(
+        lambda d: d - timedelta(microseconds=d.microseconds)),  # durations are whole seconds
     PERCENT: st.decimals(min_value=0, max_value=1000, places=3).map(Percent),
     TEXT: st.text(),
     BOOL: st.booleans(),
@@ -445,3 +446,13 @@ def test_invisible_characters_are_shown_escaped_in_messages(raw: str, shown: str
     # reversed the rest of the message
     message = str(error_of(raw, MONEY))
     assert shown in message and "\u200b" not in message and "\u202e" not in message
+
+
+@pytest.mark.parametrize("text", ["PT1.5S", "1.5秒", "PT0.5S", "0.0001小时"])
+def test_a_duration_that_is_not_whole_seconds_is_refused(text):
+    # times are exact to the second; 0.5秒 added to one made a time shown as the same second
+    from dsl.types import DURATION
+
+    with pytest.raises(CaseError, match="不是整秒"):
+        decode_value(text, DURATION)
+    assert decode_value("0.5小时", DURATION) == timedelta(minutes=30)

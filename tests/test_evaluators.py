@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -439,3 +439,13 @@ def test_a_unique_table_conflict_names_the_rows_that_disagree() -> None:
               "结论：\n  结：文本\n\n规则 R-1 一：\n  依据 规范 \"1\"\n  则 结 = 档（价）\n")
     outcomes = _outcomes(source, {"价": "5.00", "界": "0.00"}, head="")
     assert outcomes == ["决策表「档」第 9 行与第 11 行同时命中且结果不同（命中策略：唯一）"] * 5, outcomes
+
+
+def test_a_duration_times_a_number_is_rounded_to_the_second_in_every_evaluator():
+    # through float, 1天 × 0.333 had a fraction of a second (28771.2 s), shown as a whole one
+    book = load_source("规则书 t\n输入：\n  d：时长\n  k：数\n结论：\n  y：时长\n规则 R：\n  则 y = d × k\n")
+    facts = {"d": "1天", "k": "0.333"}
+    decision = book.evaluate(facts, now="2022-01-01 00:00:00", explain=True)
+    assert decision.conclusions["y"] == timedelta(seconds=28771)
+    assert book.walker.evaluate(book.decode(facts)[0], datetime(2022, 1, 1))[0]["y"] == timedelta(seconds=28771)
+    assert decision.trace.conclusions["y"].value == timedelta(seconds=28771)

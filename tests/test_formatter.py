@@ -139,3 +139,13 @@ def test_fmt_wraps_long_conditions_and_keeps_now_unquoted():
 def test_header_name_may_contain_keywords():
     module = parse("规则书 参数示例\n参数：\n  甲 = 1\n", "p.rules")
     assert module.header.name == "参数示例"
+
+
+def test_a_comment_on_a_section_header_stays_on_it_and_fmt_is_idempotent():
+    from dsl.formatter import format_module
+    from dsl.parser import parse
+
+    src = "规则书 t\n输入： # 订单输入\n  x：数 # 价\n结论：\n  y：数\n规则 R：\n  则 y = x\n"
+    once = format_module(parse(src), src)
+    assert "输入：  # 订单输入\n  x：数  # 价\n" in once
+    assert format_module(parse(once), once) == once

@@ -363,3 +363,51 @@ def test_lexer_errors_are_syntax_errors_with_position():
 def test_deep_nesting_is_reported_not_a_crash():
     err = error_of("定义 甲 = " + "（" * 300 + "1" + "）" * 300)
     assert "嵌套" in str(err)
+
+
+@pytest.mark.parametrize("ending", ["\r", "\r\n"])
+def test_old_mac_and_windows_line_endings_end_lines(ending):
+    # with bare \r the file was one line: its first # commented out every rule after it
+    src = ending.join(["规则书 t", "输入：", "  价格：金额", "结论：", "  运费：金额 # 注", "规则 R-1 一：",
+                       "  则 运费 = 价格 × 2", ""])
+    m = parse(src)
+    assert [i.key for i in m.items if isinstance(i, ast.Rule)] == ["R-1"]
+
+
+@pytest.mark.parametrize(("decl", "option"), [
+    ("  a：数，默认 1，默认 2", "默认"), ("  a：数，来源 \"x\"，来源 \"y\"", "来源"), ("  a：数，可选，可选", "可选"),
+    ("  a：数，说明 \"一\"，说明 \"二\"", "说明"),
+])
+def test_an_option_written_twice_is_an_error(decl, option):
+    with pytest.raises(RulebookSyntaxError) as exc:
+        parse(f"规则书 t\n输入：\n{decl}\n")
+    assert f"「a」重复写了「{option}」" in str(exc.value)
+
+
+def test_a_header_or_version_bound_written_twice_is_an_error():
+    with pytest.raises(RulebookSyntaxError, match="规则书重复写了「说明」"):
+        parse('规则书 t 说明 "一" 说明 "二"\n')
+    with pytest.raises(RulebookSyntaxError, match="版本「新版」重复写了「自…起」"):
+        parse("规则书 t\n版本 新版：按 付款，自 2022-01-01 00:00:00 起，自 2023-01-01 00:00:00 起\n")
+
+
+def test_a_very_long_chain_of_conditionals_is_too_deep_not_an_internal_error():
+    src = "规则书 t\n结论：\n  c：数\n规则 R：\n  则 c = " + "若 是 则 1 否则 " * 600 + "1\n"
+    with pytest.raises(RulebookSyntaxError, match="嵌套过深"):
+        parse(src)
+
+
+def test_the_excerpt_is_the_line_the_position_counts():
+    # splitlines() also splits at U+2028, \f and \x85; positions count \n only
+    src = "规则书 t\n文献 规范：《规范》\n结论：\n  y：数\n规则 R：\n  依据 规范 \"第一条\u2028第二款\"\n  则 y = 未知\n"
+    from interpreter.api import load_source
+
+    with pytest.raises(Exception) as exc:
+        load_source(src, "ls.rules")
+    text = str(exc.value)
+    assert "ls.rules:7:" in text and "    7 |   则 y = 未知" in text
+
+
+def test_a_duration_literal_that_is_not_whole_seconds_is_an_error():
+    with pytest.raises(RulebookSyntaxError, match="不是整秒"):
+        parse("规则书 t\n参数：\n  p = 0.5秒\n")

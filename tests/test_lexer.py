@@ -181,3 +181,26 @@ def test_rule_and_test_titles_are_read_whole_and_shadow_nothing():
 def test_a_rule_without_title_does_not_swallow_the_next_line():
     toks = [(t.type, str(t)) for t in tokenize("规则 R-1\n  依据 规 \"1\"\n").tokens]
     assert toks[:3] == [("_RULE", "规则"), ("RULE_ID", "R-1"), ("_CITE", "依据")]
+
+
+def test_comments_and_strings_declare_nothing():
+    # a comment "会员且大促：…" used to declare 会员且大促, which then shadowed 会员 且 大促
+    text = fold("输入：\n  会员：是否\n  大促：是否\n# 会员且大促：两者都满足\n说明 \"满减且包邮：x\"\n")
+    declared = declared_names(text)
+    assert "会员且大促" not in declared and "满减且包邮" not in declared
+    assert {"会员", "大促"} <= declared
+
+
+def test_a_quoted_declaration_declares_the_name_for_its_unquoted_uses():
+    declared = declared_names(fold("参数：\n  「常规考核日」 = [1，16]\n  「48小时打标」 = 是\n"))
+    assert "常规考核日" in declared
+    assert "48小时打标" not in declared  # starts with a literal: it stays quoted
+
+
+def test_a_rule_key_with_a_prime_opens_no_string_for_the_declaration_scan():
+    assert "截止" in declared_names(fold("规则 R-1' 改：\n  则 y = 1\n定义 截止 = 1\n"))
+
+
+def test_an_invisible_character_is_named_by_its_code_point():
+    with pytest.raises(RulebookSyntaxError, match="U\\+200B.*ZERO WIDTH SPACE"):
+        tokenize("输入：\n  x\u200b：数\n")
