@@ -396,6 +396,11 @@ class Checker:
                         self.error(f"条件格的值（{v.type}）与参数「{pname}」（{ptype}）一边含时间、一边是日期："
                                    "逐个元素比较时时间与日期不会相等（只有两边都为空时才相等）", cell.span, _NEVER_EQUAL_HINT,
                                    code="date-as-time")
+                if cell.kind in ("equal", "compare", "range") and any(
+                        isinstance(v, ir.Const) and v.value is None for v in values):
+                    self.warning(f"参数「{pname}」的条件格写了「空」：缺值不满足除「-」以外的任何条件格，这一行永远不会命中",
+                                 cell.span, "要在缺值时给出结果，先用「若无则」给参数一个值再查表，或用「首个」策略在最后一行写「-」",
+                                 code="never-matches")
                 if cell.kind == "range" and len(values) == 2 and values[0].type == values[1].type:
                     self._reversed_range(values[0], values[1], cell.span)
                 text = "-" if cell.kind == "any" else " ".join(

@@ -569,3 +569,10 @@ def test_rules_that_always_agree_in_value_are_no_conflict_however_written():
     assert not [d for d in diagnostics(src) if d.severity == ERROR]
     src += "规则 A-3：\n  则 时限 = 3天\n"
     only(diagnostics(src), ERROR, "总是同时适用")
+
+
+def test_a_table_cell_of_nothing_never_matches_and_is_warned_of():
+    src = ('输入：\n  x：文本，可选\n结论：\n  y：文本\n决策表 表（v：文本），命中 首个：\n  | 空 | => "a"\n  | - | => "b"\n'
+           '规则 R：\n  依据 规范 "一"\n  则 y = 表（x）\n')
+    d = only(diagnostics(src), WARNING, "条件格写了「空」")
+    assert d.span.line == 7 and d.code == "never-matches"
