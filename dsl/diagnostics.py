@@ -8,7 +8,19 @@ caret in the wrong place.
 
 from __future__ import annotations
 
+import unicodedata
+
 from dsl.frozen import frozen
+
+
+def visible(text: str) -> str:
+    """Text with its invisible characters (zero-width space, bidi marks, line separators) written
+    as an escape such as `\\u200b`: a message naming 「会员」 with a zero-width space after it must
+    not look like one naming 「会员」."""
+    if text.isascii() or not any(unicodedata.category(c) in ("Cf", "Zl", "Zp") for c in text):
+        return text
+    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cf", "Zl", "Zp") else c for c in text)
+
 
 ERROR = "错误"
 WARNING = "警告"
@@ -43,7 +55,7 @@ class Diagnostic:
         from rich.cells import cell_len  # only needed here: keeps rich out of a plain compile
 
         where = f"{self.span}: " if self.span else ""
-        out = [f"{where}{self.severity}：{self.message}"]
+        out = [f"{where}{self.severity}：{visible(self.message)}"]
         if self.span and source is not None:
             lines = source.split("\n")  # as positions count lines (not splitlines: U+2028, \f …)
             if 0 < self.span.line <= len(lines) and lines[self.span.line - 1].strip():
@@ -58,7 +70,7 @@ class Diagnostic:
                 out.append(gutter + text)
                 out.append(" " * (len(gutter) + cell_len(prefix)) + "^" * width)
         if self.hint:
-            out.append(f"  提示：{self.hint}")
+            out.append(f"  提示：{visible(self.hint)}")
         return "\n".join(out)
 
 

@@ -104,6 +104,8 @@ def _code_only(folded: str) -> str:
             end = n if end < 0 else end
             out[i:end] = " " * (end - i)
             i = end
+        elif c == "'" and i and _WORD_CHAR.match(folded[i - 1]):
+            i += 1  # 件' : a prime that ends a name, as the lexer reads it
         elif c in quotes:
             end = folded.find(quotes[c], i + 1)
             newline = folded.find("\n", i + 1)
@@ -132,16 +134,18 @@ def declared_names(folded: str) -> frozenset[str]:
 
     folded = _code_only(folded)
     names: set[str] = set(TYPE_WORDS) | set(BUILTINS)
-    for m in _QUOTED_DECLARATION.finditer(folded):
-        name = m.group(1).strip()
-        if name and not name[0].isdigit() and name not in SPELLINGS:  # 「48小时…」 stays quoted
-            names.add(name)
     referenced = {m.group(1).strip() for m in _REFERENCED.finditer(folded)}
     titles = set()  # (start, end) of rule and test titles: not names others may refer to
     for m in _TITLE.finditer(folded):
         group = 1 if m.group(1) else 2
         if m.group(group) not in referenced:
             titles.add((m.start(group), m.end(group)))
+    for m in _QUOTED_DECLARATION.finditer(folded):
+        name = m.group(1).strip()
+        if (m.start(), m.end(1) + 1) in titles:  # 规则 R-1 「会员且大促」：declares nothing
+            continue
+        if name and not name[0].isdigit() and name not in SPELLINGS:  # 「48小时…」 stays quoted
+            names.add(name)
     for pattern in _DECLARATION_PATTERNS:
         for m in pattern.finditer(folded):
             if (m.start(1), m.end(1)) in titles:
@@ -242,7 +246,7 @@ class Lexer:
                         i += len(symbol)
                         break
                 else:
-                    if not c.isprintable() or c.isspace():  # 「​」 would show nothing between the brackets
+                    if not c.isprintable() or c.isspace():  # a zero-width space would show nothing between 「」
                         raise self.fail(i, f"无法识别的看不见的字符 U+{ord(c):04X}（{unicodedata.name(c, '控制字符')}）",
                                         "删除它：它常随从网页或文档复制的文字而来")
                     raise self.fail(i, f"无法识别的字符「{c}」", "名称只能由汉字、字母、数字和下划线组成；其他文字请用「」括起来")

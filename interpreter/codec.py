@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 
 from attrs import frozen
 
+from dsl.diagnostics import visible
 from dsl.types import (
     BOOL,
     DATE,
@@ -126,15 +126,9 @@ def _quote(text: str) -> str:
     invisible characters (zero-width, bidirectional controls) written as \\uXXXX: shown raw, the
     user cannot see what is wrong, and a right-to-left mark reverses the rest of the line."""
     if len(text) <= QUOTE_CHARS:
-        return _visible(json.dumps(text, ensure_ascii=False))
-    head = _visible(json.dumps(text[: QUOTE_CHARS - 3], ensure_ascii=False))
+        return visible(json.dumps(text, ensure_ascii=False))
+    head = visible(json.dumps(text[: QUOTE_CHARS - 3], ensure_ascii=False))
     return f"{head[:-1]}…\"（共 {len(text)} 个字符）"
-
-
-def _visible(quoted: str) -> str:
-    if quoted.isascii() or not any(unicodedata.category(c) in ("Cf", "Zl", "Zp") for c in quoted):
-        return quoted
-    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cf", "Zl", "Zp") else c for c in quoted)
 
 
 def describe_json(raw: Any) -> str:

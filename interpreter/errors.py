@@ -11,6 +11,8 @@ import errno
 
 from attrs import frozen
 
+from dsl.diagnostics import visible
+
 
 class CaseError(Exception):
     """A case that cannot be used; every attribute is optional so each layer adds what it knows.
@@ -74,7 +76,8 @@ class CaseWarning:
     json_path: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.json_path}：{self.message}" if self.json_path else self.message
+        message = visible(self.message)  # an ignored key 「单\u200b」 must not read as 「单」
+        return f"{self.json_path}：{message}" if self.json_path else message
 
 
 _OS_REASONS = {errno.ENOSPC: "磁盘已满", errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.ENOENT: "文件或目录不存在",

@@ -101,7 +101,7 @@ def text_tree(explanations: list[tuple[Explanation, str]], header: str | None = 
 #: Markdown's inline syntax, and what would end a table cell or a list item, in text from a case
 #: or a rulebook (values, titles, citations): shown as written, never as markup
 _MD_ESCAPES = str.maketrans({"\\": "\\\\", "*": "\\*", "_": "\\_", "`": "\\`", "|": "\\|", "[": "\\[",
-                             "]": "\\]", "<": "&lt;", "&": "&amp;", "\n": "<br>", "\r": ""})
+                             "]": "\\]", "~": "\\~", "<": "&lt;", "&": "&amp;", "\n": "<br>", "\r": ""})
 
 
 def _md(text: str) -> str:

@@ -18,6 +18,7 @@ from attrs import frozen
 from dsl import ir
 from dsl.operations import display
 from dsl.runtime_errors import EvaluationError
+from dsl.types import ListType, RecordType
 from interpreter.api import Rulebook
 from interpreter.case_file import load_case_file
 from interpreter.codec import decode_value, encode_value
@@ -70,9 +71,9 @@ def _fired(trace: Trace) -> frozenset[str]:
 
 def _run_case(book: Rulebook, name: str, source: str, facts: dict[str, Any], now, expect: dict[str, Any],
               encoded: bool, written: dict[str, Any] | None = None) -> CaseResult:
-    """`expect` holds values (compared as values: "72小时" is "P3D", "5" is "5.00"); with
-    `encoded`, a mismatch shows the value as the test file wrote it (`written`) and the
-    conclusion in the contract's encoding."""
+    """With `encoded`, `expect` holds the contract's encoding, each scalar spelt as the encoder
+    spells it (`_canonical`), and a mismatch shows the value as the test file wrote it
+    (`written`); without, Python values."""
     try:
         decision = book.evaluate(facts, now, decoded=True)
         reference, reference_trace = book.walker.evaluate(dict(facts), decision.now, trace=True)
@@ -82,12 +83,10 @@ def _run_case(book: Rulebook, name: str, source: str, facts: dict[str, Any], now
     for conclusion, expected in expect.items():
         t = book.conclusion_types[conclusion]
         actual = decision.conclusions.get(conclusion)
-        if _normal(actual) != _normal(expected):
-            if encoded:
-                mismatches.append(Mismatch(conclusion, (written or {}).get(conclusion, expected),
-                                           encode_value(actual, t)))
-            else:
-                mismatches.append(Mismatch(conclusion, expected, actual))
+        got = encode_value(actual, t) if encoded else actual
+        if _normal(got) != _normal(expected):
+            shown = (written or {}).get(conclusion, expected) if encoded else expected
+            mismatches.append(Mismatch(conclusion, shown, got))
     for conclusion, value in decision.conclusions.items():
         if reference.get(conclusion) != value:
             mismatches.append(Mismatch(f"{conclusion}（编译求值 vs 参考求值）", display(reference.get(conclusion)),
@@ -185,8 +184,7 @@ def _json_cases(book: Rulebook, path: Path) -> list[CaseResult]:
             unknown = [k for k in written if k not in book.conclusion_types]
             if unknown:
                 raise CaseError(f"期望中的「{unknown[0]}」不是规则书的结论", json_path=f"$.cases[{i}].期望")
-            expect = {k: None if v is None else decode_value(v, book.conclusion_types[k], f"$.cases[{i}].期望.{k}")
-                      for k, v in written.items()}
+            expect = {k: _canonical(v, book.conclusion_types[k]) for k, v in written.items()}
         except CaseError as exc:
             out.append(CaseResult(name, where, False, error=str(exc.located(file=str(path)))))
             continue
@@ -194,8 +192,29 @@ def _json_cases(book: Rulebook, path: Path) -> list[CaseResult]:
     return out
 
 
+def _canonical(raw: Any, t: Any) -> Any:
+    """An expected value as the encoder would write it when it is one ("72小时" → "P3D",
+    "5" → "5.00", "¥5" → "5.00"), else as written: the comparison is by value, yet every field
+    and element must be there (a field the conclusion lacks still fails the case) and anything
+    the encoder writes (negative amounts, null elements) is accepted as itself."""
+    if raw is None:
+        return None
+    if isinstance(t, ListType):
+        return [_canonical(x, t.element) for x in raw] if isinstance(raw, list) else raw
+    if isinstance(t, RecordType):
+        if not isinstance(raw, dict):
+            return raw
+        fields = {f.name: f.type for f in t.fields}
+        return {k: _canonical(v, fields[k]) if k in fields else v for k, v in raw.items()}
+    try:
+        return encode_value(decode_value(raw, t), t)
+    except CaseError:
+        return raw
+
+
 def _json_kind(value: Any) -> str:
-    return {list: "数组", str: "字符串", bool: "布尔值", int: "数字", float: "数字"}.get(type(value), type(value).__name__)
+    return {list: "数组", str: "字符串", bool: "布尔值", int: "数字", float: "数字", dict: "对象",
+            type(None): "null"}.get(type(value), type(value).__name__)
 
 
 from dsl.types import DATETIME as _DATETIME  # noqa: E402

@@ -576,3 +576,9 @@ def test_a_table_cell_of_nothing_never_matches_and_is_warned_of():
            '规则 R：\n  依据 规范 "一"\n  则 y = 表（x）\n')
     d = only(diagnostics(src), WARNING, "条件格写了「空」")
     assert d.span.line == 7 and d.code == "never-matches"
+
+
+def test_an_invisible_character_in_a_name_is_shown_as_its_escape():
+    ds = diagnostics("输入：\n  会员：是否\n结论：\n  y：是否\n规则 R：\n  则 y = 「会员\u200b」\n")
+    d = only(ds, ERROR, "未知的名称")
+    assert "\\u200b" in d.render(None) and "\u200b" not in d.render(None)

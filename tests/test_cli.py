@@ -286,7 +286,8 @@ def test_tests_json_expectations_are_compared_as_values(capsys, tmp_path, expect
 
 
 @pytest.mark.parametrize(("expect", "message"), [([], "「期望」应为对象"), (5, "「期望」应为对象"),
-                                                 ("abc", "「期望」应为对象"), ({"y": "三天"}, "$.cases[0].期望.y")])
+                                                 ("abc", "「期望」应为对象"), (None, "实际是 null"),
+                                                 ({"y": "三天"}, 'y：期望 "三天"，实际 "P3D"')])
 def test_a_malformed_expectation_fails_its_case_with_a_message(capsys, tmp_path, expect, message):
     code, out, err = run(capsys, "test", str(_rules_with_tests(tmp_path, expect)))
     assert code != 0 and message in out + err
@@ -298,10 +299,35 @@ def test_markdown_shows_text_from_the_case_as_text(capsys, tmp_path):
     rules.write_text("规则书 m\n文献 规范：《示例 | 规范》\n输入：\n  t：文本\n结论：\n  y：文本\n"
                      "规则 R 一|二：\n  依据 规范 \"一\"\n  则 y = t\n", encoding="utf-8")
     case = tmp_path / "c.json"
-    case.write_text(json.dumps({"t": "a|b\nc*<b>x</b>"}, ensure_ascii=False), encoding="utf-8")
+    case.write_text(json.dumps({"t": "a|b\nc*<b>x</b>~~删~~"}, ensure_ascii=False), encoding="utf-8")
     code, out, _ = run(capsys, "explain", str(case), "-r", str(rules), "--format", "markdown",
                        "--now", "2022-01-01 00:00:00")
     assert code == 0
     row = next(line for line in out.splitlines() if line.startswith("| y |"))
-    assert row == r"| y | a\|b<br>c\*&lt;b>x&lt;/b> | R 一\|二 |"
+    assert row == r"| y | a\|b<br>c\*&lt;b>x&lt;/b>\~\~删\~\~ | R 一\|二 |"
     assert "《示例 \\| 规范》" in out
+
+
+def _outputs_rulebook(tmp_path: Path, expect: object) -> Path:
+    rules = tmp_path / "o.rules"
+    rules.write_text("规则书 o\n文献 规范：《规范》\n结论：\n  m：金额\n  d：时长\n  单：记录（a：数，b：数？）\n"
+                     "  l：列表〈数〉\n规则 R：\n  依据 规范 \"一\"\n"
+                     "  则 m = 0元 - 5元，d = 0秒 - 1小时，单 = {a：1，b：空}，l = [空，3]\n", encoding="utf-8")
+    (tmp_path / "o.tests.json").write_text(json.dumps(
+        {"cases": [{"名称": "一", "输入": {}, "现在": "2022-01-01 00:00:00", "期望": expect}]}, ensure_ascii=False),
+        encoding="utf-8")
+    return rules
+
+
+def test_tests_json_accepts_every_value_the_encoder_writes(capsys, tmp_path):
+    # negative amounts and durations, null fields and elements: outputs, though never inputs
+    expect = {"m": "-5.00", "d": "-PT1H", "单": {"a": 1, "b": None}, "l": [None, 3]}
+    code, out, _ = run(capsys, "test", str(_outputs_rulebook(tmp_path, expect)))
+    assert code == 0, out
+
+
+@pytest.mark.parametrize("expect", [{"单": {"a": 1, "b": None, "c": 99}}, {"单": {"a": 1}}, {"l": [None, 3, 4]},
+                                    {"m": "-5.01"}])
+def test_tests_json_fails_an_expectation_with_a_field_or_element_too_many_or_too_few(capsys, tmp_path, expect):
+    code, out, _ = run(capsys, "test", str(_outputs_rulebook(tmp_path, expect)))
+    assert code != 0 and "0 passed, 1 failed" in out

@@ -456,3 +456,12 @@ def test_a_duration_that_is_not_whole_seconds_is_refused(text):
     with pytest.raises(CaseError, match="不是整秒"):
         decode_value(text, DURATION)
     assert decode_value("0.5小时", DURATION) == timedelta(minutes=30)
+
+
+def test_a_warning_shows_an_invisible_character_in_a_key_as_its_escape():
+    from interpreter.api import load_rulebook
+
+    case = {"订单号": "1", "付款时间": "2022-03-01 10:00:00", "实付金额": "10.00", "买家\u200b": "x"}
+    _, warnings = load_rulebook("shipping").decode(case)
+    text = " ".join(str(w) for w in warnings)
+    assert "买家\\u200b" in text and "\u200b" not in text

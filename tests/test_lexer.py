@@ -204,3 +204,13 @@ def test_a_rule_key_with_a_prime_opens_no_string_for_the_declaration_scan():
 def test_an_invisible_character_is_named_by_its_code_point():
     with pytest.raises(RulebookSyntaxError, match="U\\+200B.*ZERO WIDTH SPACE"):
         tokenize("输入：\n  x\u200b：数\n")
+
+
+def test_a_quoted_rule_title_or_test_name_declares_nothing():
+    # titles shadow nothing: 「会员且大促」 as a title must leave 会员 且 大促 to be read apart
+    text = fold("规则 R-1 「会员且大促」：\n  如果 会员且大促\n测试 「乙且丙」：\n")
+    assert not {"会员且大促", "乙且丙"} & declared_names(text)
+
+
+def test_a_prime_that_ends_a_name_opens_no_string():
+    assert "不含税价" in declared_names(fold("单：记录（件'：数，不含税价：数，丙'：数）\n"))
