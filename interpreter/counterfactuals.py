@@ -102,6 +102,8 @@ class Recheck:
         """The lines to show for conclusion trace `ct` (decided by rule `decided`, or None for
         no rule): the first MAX_LINES different candidates that hold, each ending in what the
         conclusion would then be."""
+        if not candidates:
+            return []
         out: list[str] = []
         seen: set[str] = set()
         for c in candidates:
