@@ -299,8 +299,10 @@ class Rulebook:
 def load_source(source: str, file: str = "<文本>", strict: bool = False, name: str | None = None) -> Rulebook:
     # the front end is imported here: a run whose rulebook is in the cache never needs it
     from dsl.checker import check
+    from dsl.lexer import normalize_newlines
     from dsl.parser import parse
 
+    source = normalize_newlines(source)  # as parse reads it: the checker's excerpts quote the same lines
     # The syntax tree is acyclic and short-lived: the cyclic garbage collector would only
     # re-walk it again and again as it grows (a third of the time at 5,000 rules).
     enabled = gc.isenabled()

@@ -411,3 +411,12 @@ def test_the_excerpt_is_the_line_the_position_counts():
 def test_a_duration_literal_that_is_not_whole_seconds_is_an_error():
     with pytest.raises(RulebookSyntaxError, match="不是整秒"):
         parse("规则书 t\n参数：\n  p = 0.5秒\n")
+
+
+def test_a_checker_error_in_a_file_with_bare_carriage_returns_quotes_its_line():
+    from dsl.diagnostics import RulebookError
+    from interpreter.api import load_source
+
+    with pytest.raises(RulebookError) as exc:
+        load_source("规则书 t\r结论：\r  y：数\r规则 R：\r  则 y = 未知\r", "x.rules")
+    assert "x.rules:5:9: 错误：未知的名称「未知」\n    5 |   则 y = 未知" in str(exc.value)
