@@ -125,8 +125,9 @@ class Decision:
         from interpreter.explanation import build_explanation
 
         if "explanation" not in self._cache:
-            self._cache["explanation"] = build_explanation(self.rulebook.program, self._recording(),
-                                                          self.rulebook.walker)
+            book = self.rulebook
+            self._cache["explanation"] = build_explanation(book.program, self._recording(), book.walker,
+                                                          book.evaluator.evaluate)
         return self._cache["explanation"]
 
     def explanation_json(self) -> list[dict[str, Any]]:
@@ -137,7 +138,8 @@ class Decision:
         if "explanation" in self._cache:
             return self._cache["explanation"].to_json()
         build = builder_for(self.rulebook.program)
-        return build(self._recording(), self.rulebook.walker) if build is not None \
+        book = self.rulebook
+        return build(self._recording(), book.walker, book.evaluator.evaluate) if build is not None \
             else self.explanation.generic_json()
 
     def _recording(self) -> Any:

@@ -534,8 +534,8 @@ class _ExplanationGen:
         p = self.p
         rule_fns = {k: self.rule_fn(r) for k, r in p.rules.items()}
         conc = [(spec.name, self.conclusion_fn(spec, rule_fns)) for spec in p.conclusions.values()]
-        self.emit(0, "def build(trace, walker=None):")
-        self.emit(1, "tc = trace.conclusions; memo = {}; out = []; rk = _Recheck(_program, trace, walker)")
+        self.emit(0, "def build(trace, walker=None, evaluate=None):")
+        self.emit(1, "tc = trace.conclusions; memo = {}; out = []; rk = _Recheck(_program, trace, walker, evaluate)")
         for n, fn in conc:
             self.emit(1, f"ct = tc.get({self.const(n)})")
             self.emit(1, f"if ct is not None: out.append({fn}(ct, memo, rk))")
@@ -544,8 +544,8 @@ class _ExplanationGen:
 
 
 class CompiledExplanation:
-    """`build(trace, walker=None)`: the explanation's JSON (a list, one dict per conclusion);
-    `walker` as for `build_explanation`."""
+    """`build(trace, walker=None, evaluate=None)`: the explanation's JSON (a list, one dict per
+    conclusion); `walker` and `evaluate` as for `build_explanation`."""
 
     def __init__(self, program: ir.Program) -> None:
         gen = _ExplanationGen(program)

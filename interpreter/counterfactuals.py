@@ -3,26 +3,31 @@
 The explanation reads threshold comparisons off the trace and offers "if X were past this
 threshold …" lines. Such a line is a promise that the conclusion would change, and the trace
 alone cannot keep it: a rule's conditions stop at the first that fails (the others are never
-evaluated), a rule that would apply may give the value the conclusion already has, and a
-rule may hang below one that does not apply. So every candidate is settled here before it is
-shown:
+evaluated), a rule that would apply may give the value the conclusion already has, a rule
+may hang below one that does not apply, and a change may make two rules disagree. So every
+candidate is settled here before it is shown, in one of two ways:
 
-- proven from the rulebook: the comparison *is* the value of the rule that decided (or of
-  the default), and nothing that decides which rule wins, nor the other side of the
-  comparison, reads the compared name (or what the compared expression reads) — flipping the
-  comparison flips the conclusion;
-- otherwise checked: the case is evaluated again by the reference tree-walker with the
-  compared value moved just past the threshold (an input, a field of an input record, a
-  parameter, a definition or a conclusion held at that value), and the line is kept only if
-  the conclusion then differs. It then says what the conclusion would be.
+- proven from the rulebook, for any value past the threshold: the comparison *is* the value
+  of the rule that decided (or of the default), no other rule applies, and nothing that
+  decides which rule wins, nor the other side of the comparison, reads the compared name or
+  anything it is computed from — flipping the comparison flips the conclusion. The line
+  says what the conclusion would be;
+- checked on one value: the case is evaluated again, whole, with the compared input (or
+  input record field, or parameter) set just past the threshold in its own type — a second
+  for times, a day for dates, a cent for amounts, the threshold's last digit for numbers.
+  The line is kept only if that evaluation succeeds and the conclusion differs, and it names
+  the value tried ("付款时间 取 … 时 … 将为 …"): past the threshold the answer may differ
+  again (an exception for a window of values), which one value cannot show.
 
-A candidate that can be neither proven nor checked (an expression on both sides, a value
-with no next step such as a tier) is not shown.
+A candidate that can be neither (a definition or an expression that cannot be set on its
+own, a value with no next one such as the lowest tier) is not shown. At most
+MAX_CHECKS evaluations are spent on one conclusion.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -31,18 +36,22 @@ from dsl.operations import display
 from dsl.runtime_errors import OPERATION_ERRORS, EvaluationError
 from dsl.tables import step
 from dsl.values import Percent
-from interpreter.trace import C_NAME, C_VALUE, CHILDREN, KIND, TEXT, VALUE
+from interpreter.trace import C_NAME, C_VALUE, CHILDREN, KEY, KIND, RULES, STATUS, TEXT, VALUE
 
 if TYPE_CHECKING:
     from interpreter.tree_walker import TreeWalker
 
 #: at most this many lines per conclusion
 MAX_LINES = 4
+#: at most this many evaluations to check one conclusion's candidates (a conclusion of 800
+#: rules would otherwise evaluate the case again for each)
+MAX_CHECKS = 2 * MAX_LINES
 
 #: the relation the subject must bear to the threshold → how far past the threshold to go
 _ABOVE = {">", "晚于", "大于", "晚於"}
 _BELOW = {"<", "早于", "小于", "早於"}
 _AT = {"≥", ">=", "不早于", "不小于", "不早於", "≤", "<=", "不晚于", "不大于", "不晚於"}
+_FAILED = (EvaluationError, RecursionError, OverflowError, *OPERATION_ERRORS)
 
 
 class Candidate(NamedTuple):
@@ -71,97 +80,111 @@ def _step_past(value: Any, sign: int) -> Any:
     return None
 
 
-def witness(relation: str, threshold: Any) -> Any:
-    """A value bearing `relation` to `threshold`, as close to it as the type allows (None if
-    there is none)."""
-    if relation in _AT:
-        return threshold
-    if relation in _ABOVE:
-        return _step_past(threshold, 1)
-    if relation in _BELOW:
-        return _step_past(threshold, -1)
+def witness(relation: str, threshold: Any, like: Any = None) -> Any:
+    """A value bearing `relation` to `threshold`, as close to it as the type of `like` (the
+    subject's present value; the threshold's own type if None) allows; None if there is none."""
+    if type(like) is date and isinstance(threshold, datetime):  # a date against a time: its midnight
+        day, midnight = threshold.date(), threshold.time() == time()
+        if relation in _ABOVE:
+            return day + timedelta(days=1)
+        if relation in _BELOW:
+            return day if not midnight else day - timedelta(days=1)
+        if relation in ("≥", ">=", "不早于", "不小于", "不早於"):
+            return day if midnight else day + timedelta(days=1)
+        return day if relation in _AT else None
+    if isinstance(like, datetime) and type(threshold) is date:
+        threshold = datetime.combine(threshold, time())
+    try:
+        if relation in _AT:
+            return threshold
+        if relation in _ABOVE:
+            return _step_past(threshold, 1)
+        if relation in _BELOW:
+            return _step_past(threshold, -1)
+    except OverflowError:  # past year 9999, or a duration past a billion days
+        return None
     return None
 
 
-class _Unknown(Exception):
-    """The candidate can be neither proven nor checked."""
-
-
 class Recheck:
-    """Settles the candidates of one explained decision (see the module's docstring)."""
+    """Settles the candidates of one explained decision (see the module's docstring).
 
-    __slots__ = ("program", "trace", "_walker", "_facts")
+    `walker`: the reference evaluator with the decision's parameters; `evaluate(facts, now)`:
+    the conclusions of a whole case (the compiled evaluator where there is one)."""
 
-    def __init__(self, program: ir.Program, trace: Any, walker: TreeWalker | None = None) -> None:
+    __slots__ = ("program", "trace", "_walker", "_evaluate", "_facts")
+
+    def __init__(self, program: ir.Program, trace: Any, walker: TreeWalker | None = None,
+                 evaluate: Callable[[dict[str, Any], Any], Any] | None = None) -> None:
         self.program = program
         self.trace = trace
         self._walker = walker
+        self._evaluate = evaluate
         self._facts: dict[str, Any] | None = None
 
     def settle(self, candidates: list[Candidate], ct: Any, decided: str | None) -> list[str]:
         """The lines to show for conclusion trace `ct` (decided by rule `decided`, or None for
-        no rule): the first MAX_LINES different candidates that hold, each ending in what the
-        conclusion would then be."""
+        no rule): the first MAX_LINES different candidates that hold."""
         if not candidates:
             return []
         out: list[str] = []
         seen: set[str] = set()
+        name, now = ct[C_NAME], ct[C_VALUE]
+        checks = 0
         for c in candidates:
             if c.text in seen:
                 continue
             seen.add(c.text)
-            try:
-                becomes = self._outcome(c, ct, decided)
-            except _Unknown:
+            value = witness(c.relation, c.threshold, c.subject[VALUE])
+            if value is None:
                 continue
-            out.append(f"{c.text}，{ct[C_NAME]} 将为 {display(becomes)}")
+            if c.whole and now in (True, False) and _alone(ct, decided) \
+                    and _proven(self.program, name, decided, c.side):
+                out.append(f"{c.text}，{name} 将为 {display(not now)}")
+            elif checks < MAX_CHECKS:
+                checks += 1
+                becomes = self._evaluated(name, c.subject, value)
+                if becomes is _UNKNOWN or (becomes == now and type(becomes) is type(now)):
+                    continue
+                out.append(f"{c.text}，{c.subject[TEXT]} 取 {display(value)} 时 {name} 将为 {display(becomes)}")
             if len(out) == MAX_LINES:
                 break
         return out
 
-    def _outcome(self, c: Candidate, ct: Any, decided: str | None) -> Any:
-        """The conclusion's value were the candidate's change made; _Unknown if it would not
-        change or cannot be told."""
-        name, now = ct[C_NAME], ct[C_VALUE]
-        if c.whole and now in (True, False) and _proven(self.program, name, decided, c.side):
-            return not now
-        becomes = self._evaluated(name, c)
-        if becomes == now and type(becomes) is type(now):
-            raise _Unknown
-        return becomes
-
     # ------------------------------------------------------------ checking by evaluation
-    def _evaluated(self, name: str, c: Candidate) -> Any:
-        value = witness(c.relation, c.threshold)
-        if value is None:
-            raise _Unknown
-        walker = self.walker
-        inputs: dict[str, Any] = {}
-        values: dict[str, Any] = {}
-        subject = c.subject
-        kind = subject[KIND]
+    def _evaluated(self, name: str, subject: Any, value: Any) -> Any:
+        """The conclusion of the whole case evaluated again with `subject` (an input, a field
+        of an input record, a parameter) set to value; _UNKNOWN where it cannot be set or the
+        evaluation fails (a change that makes two rules disagree changes nothing to show)."""
         p = self.program
-        if kind == "input":
-            inputs[_known(subject[TEXT], {i.name for i in p.inputs})] = value
-        elif kind in ("define", "conclusion"):
-            values[_known(subject[TEXT], p.definitions.keys() | p.conclusions.keys())] = value
-        elif kind == "param":
-            from interpreter.tree_walker import TreeWalker
-
-            walker = TreeWalker(p, {**walker.params, _known(subject[TEXT], p.params.keys()): value})
-        elif kind == "field":
-            root, record = _with_field(subject, value)
-            inputs[_known(root, {i.name for i in p.inputs})] = record
-        else:
-            raise _Unknown
+        facts = dict(self.facts)
+        kind = subject[KIND]
         try:
-            return walker.conclusion_with(self.facts, self.trace.now, name, inputs, values)
-        except (EvaluationError, RecursionError, *OPERATION_ERRORS):
-            raise _Unknown from None
+            if kind == "input":
+                facts[_known(subject[TEXT], {i.name for i in p.inputs})] = value
+            elif kind == "field":
+                root, record = _with_field(subject, value)
+                facts[_known(root, {i.name for i in p.inputs})] = record
+            elif kind == "param":
+                from interpreter.tree_walker import TreeWalker
+
+                walker = TreeWalker(p, {**self.walker.params, _known(subject[TEXT], p.params.keys()): value})
+                return walker.evaluate(facts, self.trace.now)[0][name]
+            else:  # a definition or conclusion is computed: it cannot be set on its own
+                return _UNKNOWN
+            return self.evaluate(facts, self.trace.now)[name]
+        except _Unknown:
+            return _UNKNOWN
+        except _FAILED:
+            return _UNKNOWN
 
     @property
     def walker_given(self) -> TreeWalker | None:
         return self._walker
+
+    @property
+    def evaluate_given(self) -> Callable[[dict[str, Any], Any], Any] | None:
+        return self._evaluate
 
     @property
     def walker(self) -> TreeWalker:
@@ -170,6 +193,13 @@ class Recheck:
 
             self._walker = TreeWalker(self.program)
         return self._walker
+
+    @property
+    def evaluate(self) -> Callable[[dict[str, Any], Any], Any]:
+        if self._evaluate is None:
+            walker = self.walker
+            self._evaluate = lambda facts, now: walker.evaluate(facts, now)[0]
+        return self._evaluate
 
     @property
     def facts(self) -> dict[str, Any]:
@@ -181,18 +211,31 @@ class Recheck:
         return self._facts
 
 
+class _Unknown(Exception):
+    """The candidate's subject cannot be set."""
+
+
+_UNKNOWN = object()
+
+
+def _alone(ct: Any, decided: str | None) -> bool:
+    """No rule but the deciding one applies: another that does could disagree once the value
+    flips (two rules of one rank giving different values are a conflict)."""
+    return all(o[KEY] == decided or o[STATUS] != "采用" for o in ct[RULES])
+
+
 def _known(name: str, names: Any) -> str:
     if name not in names:  # written otherwise than declared: do not guess
         raise _Unknown
     return name
 
 
-def _with_field(step: Any, value: Any) -> tuple[str, dict[str, Any]]:
-    """(input, its record with the field `step` reads set to value), through nested fields."""
-    target = step[CHILDREN][0] if step[CHILDREN] else None
-    if target is None or "." not in step[TEXT]:
+def _with_field(step_: Any, value: Any) -> tuple[str, dict[str, Any]]:
+    """(input, its record with the field `step_` reads set to value), through nested fields."""
+    target = step_[CHILDREN][0] if step_[CHILDREN] else None
+    if target is None or "." not in step_[TEXT]:
         raise _Unknown
-    field = step[TEXT].rsplit(".", 1)[1].strip()
+    field = step_[TEXT].rsplit(".", 1)[1].strip()
     record = target[VALUE]
     if type(record) is not dict or field not in record:
         raise _Unknown
@@ -223,18 +266,22 @@ def _proven(program: ir.Program, name: str, decided: str | None, side: int) -> b
 
 
 def _prove(program: ir.Program, name: str, decided: str | None, side: int) -> bool:
-    """Whether flipping the comparison that is the deciding value flips the conclusion: neither
-    the other side nor anything that decides which rule wins (every rule's condition and
-    version) reads the compared name — or, for a compared expression, anything it reads."""
+    """Whether flipping the comparison that is the deciding value flips the conclusion: the
+    compared side reads something a case or a parameter sets, and neither the other side nor
+    anything that decides which rule wins (every rule's condition and version) reads the
+    compared input or parameter — or, for a definition, conclusion or expression, anything it
+    is computed from (holding a definition at a value its inputs never give it proves nothing)."""
     spec = program.conclusions[name]
     value = dict(program.rules[decided].assignments).get(name) if decided is not None else spec.default
     if not isinstance(value, ir.Op) or len(value.args) != 2:
         return False
     subject, other = value.args[side], value.args[1 - side]
-    if isinstance(subject, ir.Var) and subject.kind in ("input", "param", "define", "conclusion"):
+    if isinstance(subject, ir.Var) and subject.kind in ("input", "param"):
         changed = {subject.name}  # the name itself would have the other value
-    else:  # an expression would have it through what it reads
+    else:  # a definition, a conclusion or an expression would, through what it reads
         changed = _reads(program, [subject])
+    if not changed & ({i.name for i in program.inputs} | program.params.keys() | {"现在"}):
+        return False  # `100元 × 2`: nothing a case or a parameter could change
     deciding = [other]
     for rule in program.rules.values():
         if any(target == name for target, _ in rule.assignments):

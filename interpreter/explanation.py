@@ -197,14 +197,23 @@ def counterfactual(cmp: Step, effect: str, whole: bool = False) -> Candidate | N
     flipped = _NEGATE.get(cmp[SYMBOL] or "") if cmp[VALUE] is True else cmp[SYMBOL]
     if flipped is None:
         return None
-    if left[KIND] != "const":
+    if not _constant(left):
         return Candidate(f"若 {left[TEXT]} {flipped} {display(right[VALUE])}（现为 {display(left[VALUE])}），{effect}",
                          left, flipped, right[VALUE], 0, whole)
-    if right[KIND] != "const":
+    if not _constant(right):
         mirrored = _MIRRORED.get(flipped, flipped)
         return Candidate(f"若 {right[TEXT]} {mirrored} {display(left[VALUE])}（现为 {display(right[VALUE])}），{effect}",
                          right, mirrored, left[VALUE], 1, whole)
     return None
+
+
+def _constant(step: Step) -> bool:
+    """A literal, or an operation on literals only (`100元 × 2`): nothing a case can change."""
+    kind = step[KIND]
+    if kind == "const":
+        return True
+    return kind in ("op", "call", "logic", "cond", "coalesce") and bool(step[CHILDREN]) \
+        and all(_constant(c) for c in step[CHILDREN])
 
 
 def version_line(check: VersionCheck) -> str:
@@ -291,11 +300,12 @@ class Explanation:
 
     __slots__ = ("_program", "_trace", "_views", "_lines", "_recheck", "rulebook", "now", "defaulted_inputs")
 
-    def __init__(self, program: ir.Program, trace: Trace | RecordedTrace, walker: TreeWalker | None = None) -> None:
+    def __init__(self, program: ir.Program, trace: Trace | RecordedTrace, walker: TreeWalker | None = None,
+                 evaluate: Callable[[dict[str, Any], Any], Any] | None = None) -> None:
         self._program = program
         self._trace = trace
-        #: settles the counterfactuals, with the evaluation's parameters (walker)
-        self._recheck = Recheck(program, trace, walker)
+        #: settles the counterfactuals, with the evaluation's parameters
+        self._recheck = Recheck(program, trace, walker, evaluate)
         self._views: dict[str, ConclusionView] = {}
         #: a condition's lines, by id of its step: a rule that sets three conclusions has one
         #: condition, shown three times (the trace keeps the steps alive as long as this)
@@ -330,7 +340,8 @@ class Explanation:
         from interpreter.compiled_explanation import builder_for
 
         build = builder_for(self._program)
-        return build(self._trace, self._recheck.walker_given) if build is not None else self.generic_json()
+        return build(self._trace, self._recheck.walker_given, self._recheck.evaluate_given) if build is not None \
+            else self.generic_json()
 
     def generic_json(self) -> list[dict[str, Any]]:
         """to_json() read off the views: the reference for the compiled builder."""
@@ -479,12 +490,13 @@ def _brief(value: Any, limit: int = 60) -> str:
     return text[: limit - 1] + "…"
 
 
-def build_explanation(program: ir.Program, trace: Trace | RecordedTrace,
-                      walker: TreeWalker | None = None) -> Explanation:
+def build_explanation(program: ir.Program, trace: Trace | RecordedTrace, walker: TreeWalker | None = None,
+                      evaluate: Callable[[dict[str, Any], Any], Any] | None = None) -> Explanation:
     """The explanation of a trace, named or as the compiled tracer records it (plain tuples).
-    `walker`: the reference evaluator with the parameters the trace was made with (the
-    rulebook's defaults if None), which checks the counterfactuals."""
-    return Explanation(program, trace, walker)
+    `walker` (the reference evaluator) and `evaluate(facts, now)` (the conclusions of a whole
+    case, the compiled evaluator's where there is one) have the parameters the trace was made
+    with — the rulebook's own if None; they check the counterfactuals."""
+    return Explanation(program, trace, walker, evaluate)
 
 
 def why_not(program: ir.Program, trace: Trace, name: str) -> list[str]:

@@ -99,8 +99,8 @@ def _run_case(book: Rulebook, name: str, source: str, facts: dict[str, Any], now
         mismatches.append(Mismatch("解释（编译追踪 vs 参考求值的追踪）", "相同", _first_difference(trace, reference_trace)))
     compiled = compiled_explanation(book.program)
     if compiled is not None:  # on the recording, as `Decision.to_json()` reads it
-        views = build_explanation(book.program, reference_trace, book.walker).generic_json()
-        if compiled.build(book.tracer.record(dict(facts), decision.now)[1], book.walker) != views:
+        views = build_explanation(book.program, reference_trace, book.walker, book.evaluator.evaluate).generic_json()
+        if compiled.build(book.tracer.record(dict(facts), decision.now)[1], book.walker, book.evaluator.evaluate) != views:
             mismatches.append(Mismatch("解释（生成的 JSON 代码 vs 通用视图）", "相同", "不同"))
     fired = _fired(reference_trace)
     return CaseResult(name, source, not mismatches, tuple(mismatches), None, fired)

@@ -359,16 +359,6 @@ class TreeWalker:
         return values, make_trace(self.program, facts, now, run.conclusion_traces, run.def_steps, run.inputs,
                                   run.defaulted)
 
-    def conclusion_with(self, facts: dict[str, Any], now: datetime, name: str,
-                        inputs: dict[str, Any], values: dict[str, Any]) -> Any:
-        """One conclusion's value were some inputs, definitions or conclusions held at the
-        given values: how an explanation checks that a change would change the outcome.
-        Raises what `evaluate` raises, unwrapped."""
-        run = _Run(self, facts, now, False)
-        run.inputs.update(inputs)
-        run.values.update(values)
-        return run.conclusion(name)
-
 
 def types_of(program: ir.Program) -> dict[str, T.AnyType]:
     return {name: c.type for name, c in program.conclusions.items()}

@@ -16,6 +16,7 @@ import pytest
 from dsl.operations import display
 from interpreter.api import BUNDLED, load_rulebook, load_source
 from interpreter.compiled_explanation import compiled_explanation
+from interpreter.counterfactuals import MAX_CHECKS
 
 RULEBOOKS = Path(__file__).resolve().parent.parent / "rulebooks"
 
@@ -53,7 +54,7 @@ def test_a_flip_that_an_exception_undoes_is_not_shown():
     # x ≤ 10 flips R1's comparison, but at 10 the exception R2 gives 是 again; R2 itself
     # applying (x < 12) gives the 是 the conclusion already has. R3 applying would change it.
     assert _lines(book, {"x": 15}, "2022-01-01 00:00:00", "大") == [
-        "若 x > 100（现为 15），规则「R3」的这一条件将成立，大 将为 否"]
+        "若 x > 100（现为 15），规则「R3」的这一条件将成立，x 取 101 时 大 将为 否"]
 
 
 def test_a_flip_checked_by_evaluation_says_what_the_conclusion_becomes():
@@ -61,11 +62,11 @@ def test_a_flip_checked_by_evaluation_says_what_the_conclusion_becomes():
     # the rulebook cannot prove (R3 reads x), so the case is evaluated again to know
     book = load_source(TRAP)
     assert _lines(book, {"x": 50}, "2022-01-01 00:00:00", "大") == [
-        "若 x > 100（现为 50），规则「R3」的这一条件将成立，大 将为 否"]
+        "若 x > 100（现为 50），规则「R3」的这一条件将成立，x 取 101 时 大 将为 否"]
     without_r2 = load_source(re.sub(r"规则 R2.*?(?=规则 R3)", "", TRAP, flags=re.S))
     assert _lines(without_r2, {"x": 50}, "2022-01-01 00:00:00", "大") == [
-        "若 x ≤ 10（现为 50），「x > 10」将不成立，大 将为 否",
-        "若 x > 100（现为 50），规则「R3」的这一条件将成立，大 将为 否",
+        "若 x ≤ 10（现为 50），「x > 10」将不成立，x 取 10 时 大 将为 否",
+        "若 x > 100（现为 50），规则「R3」的这一条件将成立，x 取 101 时 大 将为 否",
     ]
 
 
@@ -90,12 +91,12 @@ def test_a_condition_that_stopped_the_others_is_not_offered_alone():
     assert _lines(book, _filing("其他", False), FILING_NOW, "报备生效") == []
     assert _lines(book, _filing("疫情", True), FILING_NOW, "报备生效") == [
         "若 报备.提交时间 不早于 2022-12-21 00:00:00（现为 2022-12-19 00:00:00），规则「FIL-1b」的这一条件将成立，"
-        "报备生效 将为 是"]
+        "报备.提交时间 取 2022-12-21 00:00:00 时 报备生效 将为 是"]
 
 
 # ---------------------------------------------------------------- every bundled rulebook
-_LINE = re.compile(r"^若 (?P<subject>\S+) (?P<relation>\S+) (?P<threshold>.+?)（现为 .*），.*，"
-                   r"(?P<name>\S+) 将为 (?P<value>.+)$")
+_LINE = re.compile(r"^若 (?P<subject>\S+) (?P<relation>\S+) (?P<threshold>.+?)（现为 .*?），.*，"
+                   r"(?:(?P<tried>\S+) 取 (?P<at>.+) 时 )?(?P<name>\S+) 将为 (?P<value>.+)$")
 _TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 _MONEY = re.compile(r"\d+\.\d\d")
 _UP, _DOWN = {">", "晚于", "大于"}, {"<", "早于", "小于"}
@@ -169,7 +170,11 @@ def test_every_line_shown_changes_the_conclusion(rulebook):
                 subject = m["subject"]
                 if subject.split(".")[0] not in inputs:
                     continue
-                value = _witness(m["relation"], m["threshold"])
+                if m["tried"] is not None:
+                    assert m["tried"] == subject, line
+                    value = m["at"] if _TIME.fullmatch(m["at"]) or _MONEY.fullmatch(m["at"]) else None
+                else:  # proven for every value past the threshold: try the nearest
+                    value = _witness(m["relation"], m["threshold"])
                 changed = _changed(case, subject, value) if value is not None else None
                 if changed is None:
                     continue
@@ -179,3 +184,74 @@ def test_every_line_shown_changes_the_conclusion(rulebook):
                 checked += 1
     if rulebook in ("filing", "campaign_price"):
         assert checked >= 10, checked  # the test must see lines to check
+
+
+# ---------------------------------------------------------------- what a second review found
+def _book(body: str) -> Any:
+    return load_source("规则书 t\n" + body)
+
+
+def test_a_threshold_with_no_value_past_it_gives_no_line_and_no_error():
+    book = _book("输入：\n  发货：时间\n  截止：时间\n结论：\n  延迟：是否，默认 否\n"
+                 "规则 R1：\n  如果 发货 晚于 截止\n  则 延迟 = 是\n")
+    assert _lines(book, {"发货": "2022-01-01 00:00:00", "截止": "9999-12-31 23:59:59"},
+                  "2022-01-01 00:00:00", "延迟") == []
+
+
+def test_a_change_that_makes_two_rules_disagree_is_not_offered():
+    # at 库存 0, R1 gives 否 and R2 (applying too) gives 是: a conflict, not 否
+    book = _book("输入：\n  库存：数\n  预售：是否\n结论：\n  可发货：是否\n规则 R1：\n  则 可发货 = 库存 > 0\n"
+                 "规则 R2：\n  如果 预售\n  则 可发货 = 是\n")
+    assert _lines(book, {"库存": 5, "预售": True}, "2022-01-01 00:00:00", "可发货") == []
+    # a conflict in another conclusion fails the whole case: nothing to promise either
+    book = _book('输入：\n  x：数\n结论：\n  甲：数，默认 0\n  乙：文本，默认 "无"\n规则 R1：\n  如果 x > 5\n  则 甲 = 1\n'
+                 '规则 R2：\n  如果 x > 4\n  则 乙 = "高"\n规则 R3：\n  如果 x > 3\n  则 乙 = "中"\n')
+    assert _lines(book, {"x": 0}, "2022-01-01 00:00:00", "甲") == []
+
+
+def test_a_date_compared_with_a_time_is_tried_as_a_date():
+    book = _book("输入：\n  付款：时间\n  活动日：日期\n结论：\n  开始日：日期，默认 2000-01-01\n"
+                 "  截止：时间，默认 2000-01-01 00:00:00\n规则 R5：\n  如果 活动日 晚于 2022-01-10 12:00:00\n  则 开始日 = 活动日\n"
+                 "规则 R6：\n  如果 付款 晚于 2022-01-10\n  则 截止 = 付款 + 36小时\n")
+    case = {"付款": "2022-01-05 00:00:00", "活动日": "2022-01-05"}
+    assert _lines(book, case, "2022-01-01 00:00:00", "开始日") == [
+        "若 活动日 晚于 2022-01-10 12:00:00（现为 2022-01-05），规则「R5」的这一条件将成立，活动日 取 2022-01-11 时 开始日 将为 2022-01-11"]
+    assert _lines(book, case, "2022-01-01 00:00:00", "截止") == [
+        "若 付款 晚于 2022-01-10（现为 2022-01-05 00:00:00），规则「R6」的这一条件将成立，付款 取 2022-01-10 00:00:01 时 截止 将为 2022-01-11 12:00:01"]
+
+
+def test_a_definition_is_not_held_at_a_value_its_inputs_never_give_it():
+    # 折后 < 50 needs 金额 < 55.56, where the exception R2 gives 是 again
+    book = _book("输入：\n  金额：金额\n结论：\n  包邮：是否\n定义 折后 = 金额 × 90%\n规则 R1：\n  则 包邮 = 折后 ≥ 50元\n"
+                 "规则 R2：\n  例外于 R1\n  如果 金额 < 60元\n  则 包邮 = 是\n")
+    assert _lines(book, {"金额": "100.00"}, "2022-01-01 00:00:00", "包邮") == []
+
+
+def test_a_checked_line_names_the_value_it_was_checked_with():
+    # 4.1 gives 中, 5 gives 好: the line can only promise what it tried
+    book = _book('输入：\n  评分：数\n结论：\n  等级：文本，默认 "差"\n规则 R1：\n  如果 评分 > 4\n  则 等级 = "好"\n'
+                 '规则 R2：\n  例外于 R1\n  如果 评分 > 4 且 评分 < 4.5\n  则 等级 = "中"\n')
+    assert _lines(book, {"评分": 3}, "2022-01-01 00:00:00", "等级") == [
+        "若 评分 > 4（现为 3），规则「R1」的这一条件将成立，评分 取 5 时 等级 将为 好",
+        "若 评分 > 4（现为 3），规则「R2」的这一条件将成立，评分 取 5 时 等级 将为 好"]
+
+
+def test_a_side_made_of_literals_is_not_what_would_change():
+    book = _book("输入：\n  金额：金额\n结论：\n  大：是否\n规则 R1：\n  则 大 = 100元 × 2 < 金额\n")
+    assert _lines(book, {"金额": "300.00"}, "2022-01-01 00:00:00", "大") == [
+        "若 金额 ≤ 200.00（现为 300.00），「100元 × 2 < 金额」将不成立，大 将为 否"]
+
+
+def test_the_lowest_tier_has_nothing_below_it():
+    book = _book("层级 档：高 高于 中 高于 低\n输入：\n  本次：档\n结论：\n  有：是否\n规则 R1：\n  则 有 = 本次 ≥ 低\n")
+    assert _lines(book, {"本次": "中"}, "2022-01-01 00:00:00", "有") == []
+
+
+def test_a_conclusion_of_many_rules_is_checked_a_bounded_number_of_times(monkeypatch):
+    rules = "".join(f"规则 R{k}：\n  如果 x > {k}\n  则 c = {k}\n" for k in range(1, 200))
+    book = _book("输入：\n  x：数\n结论：\n  c：数\n" + rules)
+    calls = []
+    evaluate = book.evaluator.evaluate
+    monkeypatch.setattr(type(book.evaluator), "evaluate", lambda self, facts, now: calls.append(1) or evaluate(facts, now))
+    book.evaluate({"x": 0}, now="2022-01-01 00:00:00", explain=True).explanation.generic_json()
+    assert 0 < len(calls) <= 1 + MAX_CHECKS
