@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dsl import ir
@@ -44,8 +44,9 @@ if TYPE_CHECKING:
 #: at most this many lines per conclusion
 MAX_LINES = 4
 #: at most this many evaluations to check one conclusion's candidates (a conclusion of 800
-#: rules would otherwise evaluate the case again for each)
+#: rules would otherwise evaluate the case again for each), and one decision's
 MAX_CHECKS = 2 * MAX_LINES
+MAX_CHECKS_PER_DECISION = 4 * MAX_CHECKS
 
 #: the relation the subject must bear to the threshold → how far past the threshold to go
 _ABOVE = {">", "晚于", "大于", "晚於"}
@@ -70,9 +71,14 @@ class Candidate(NamedTuple):
 
 def _step_past(value: Any, sign: int) -> Any:
     """The next value after (sign 1) or before (sign -1) `value` at its own precision (an amount
-    by its last digit: 5.00 → 5.01), or None for values with no such step."""
+    by its last digit: 5.00 → 5.01), or None for values with no such step. Exactly: a 数 may
+    have 100 digits, past the 28 that Decimal's default context keeps."""
     if isinstance(value, Decimal):
-        return value + sign * Decimal(1).scaleb(min(value.as_tuple().exponent, 0)) if value.is_finite() else None
+        if not value.is_finite():
+            return None
+        with localcontext() as exact:
+            exact.prec = len(value.as_tuple().digits) + 30
+            return value + sign * Decimal(1).scaleb(min(value.as_tuple().exponent, 0))
     if isinstance(value, Percent):
         return Percent(_step_past(value.points, sign)) if value.points.is_finite() else None
     if isinstance(value, (datetime, date, timedelta)):
@@ -83,18 +89,18 @@ def _step_past(value: Any, sign: int) -> Any:
 def witness(relation: str, threshold: Any, like: Any = None) -> Any:
     """A value bearing `relation` to `threshold`, as close to it as the type of `like` (the
     subject's present value; the threshold's own type if None) allows; None if there is none."""
-    if type(like) is date and isinstance(threshold, datetime):  # a date against a time: its midnight
-        day, midnight = threshold.date(), threshold.time() == time()
-        if relation in _ABOVE:
-            return day + timedelta(days=1)
-        if relation in _BELOW:
-            return day if not midnight else day - timedelta(days=1)
-        if relation in ("≥", ">=", "不早于", "不小于", "不早於"):
-            return day if midnight else day + timedelta(days=1)
-        return day if relation in _AT else None
-    if isinstance(like, datetime) and type(threshold) is date:
-        threshold = datetime.combine(threshold, time())
     try:
+        if type(like) is date and isinstance(threshold, datetime):  # a date against a time: its midnight
+            day, midnight = threshold.date(), threshold.time() == time()
+            if relation in _ABOVE:
+                return day + timedelta(days=1)
+            if relation in _BELOW:
+                return day if not midnight else day - timedelta(days=1)
+            if relation in ("≥", ">=", "不早于", "不小于", "不早於"):
+                return day if midnight else day + timedelta(days=1)
+            return day if relation in _AT else None
+        if isinstance(like, datetime) and type(threshold) is date:
+            threshold = datetime.combine(threshold, time())
         if relation in _AT:
             return threshold
         if relation in _ABOVE:
@@ -112,7 +118,7 @@ class Recheck:
     `walker`: the reference evaluator with the decision's parameters; `evaluate(facts, now)`:
     the conclusions of a whole case (the compiled evaluator where there is one)."""
 
-    __slots__ = ("program", "trace", "_walker", "_evaluate", "_facts")
+    __slots__ = ("program", "trace", "_walker", "_evaluate", "_facts", "checks")
 
     def __init__(self, program: ir.Program, trace: Any, walker: TreeWalker | None = None,
                  evaluate: Callable[[dict[str, Any], Any], Any] | None = None) -> None:
@@ -121,6 +127,8 @@ class Recheck:
         self._walker = walker
         self._evaluate = evaluate
         self._facts: dict[str, Any] | None = None
+        #: evaluations spent on this decision
+        self.checks = 0
 
     def settle(self, candidates: list[Candidate], ct: Any, decided: str | None) -> list[str]:
         """The lines to show for conclusion trace `ct` (decided by rule `decided`, or None for
@@ -136,20 +144,40 @@ class Recheck:
                 continue
             seen.add(c.text)
             value = witness(c.relation, c.threshold, c.subject[VALUE])
-            if value is None:
+            if value is None or not _bears(value, c.relation, c.threshold) or not self._representable(c.subject, value):
                 continue
-            if c.whole and now in (True, False) and _alone(ct, decided) \
-                    and _proven(self.program, name, decided, c.side):
+            proven = c.whole and now in (True, False) and _alone(ct, decided) \
+                and _proven(self.program, name, decided, c.side)
+            if proven and not _settable(c.subject):  # a definition: nothing to evaluate it with
                 out.append(f"{c.text}，{name} 将为 {display(not now)}")
-            elif checks < MAX_CHECKS:
-                checks += 1
-                becomes = self._evaluated(name, c.subject, value)
-                if becomes is _UNKNOWN or (becomes == now and type(becomes) is type(now)):
-                    continue
+                continue
+            if checks >= MAX_CHECKS or self.checks >= MAX_CHECKS_PER_DECISION:
+                continue
+            checks += 1
+            self.checks += 1
+            becomes = self._evaluated(name, c.subject, value)
+            if becomes is _UNKNOWN or (becomes == now and type(becomes) is type(now)):
+                continue
+            if proven:  # and the whole case evaluates next to the threshold
+                out.append(f"{c.text}，{name} 将为 {display(becomes)}")
+            else:
                 out.append(f"{c.text}，{c.subject[TEXT]} 取 {display(value)} 时 {name} 将为 {display(becomes)}")
             if len(out) == MAX_LINES:
                 break
         return out
+
+    def _representable(self, subject: Any, value: Any) -> bool:
+        """Whether a case could hold value where subject is (an amount of 16 digits cannot)."""
+        t = _declared_type(self.program, subject)
+        if t is None:
+            return True
+        from interpreter.codec import decode_value, encode_value
+        from interpreter.errors import CaseError
+
+        try:
+            return decode_value(encode_value(value, t), t) == value
+        except (CaseError, *_FAILED):
+            return False
 
     # ------------------------------------------------------------ checking by evaluation
     def _evaluated(self, name: str, subject: Any, value: Any) -> Any:
@@ -216,6 +244,46 @@ class _Unknown(Exception):
 
 
 _UNKNOWN = object()
+
+
+def _bears(value: Any, relation: str, threshold: Any) -> bool:
+    """Whether the value tried bears the relation to the threshold (compared as the evaluators
+    compare a date with a time: at its midnight)."""
+    a, b = value, threshold
+    if type(a) is date and isinstance(b, datetime):
+        a = datetime.combine(a, time())
+    elif isinstance(a, datetime) and type(b) is date:
+        b = datetime.combine(b, time())
+    try:
+        if relation in _ABOVE:
+            return a > b
+        if relation in _BELOW:
+            return a < b
+        if relation in ("≥", ">=", "不早于", "不小于", "不早於"):
+            return a >= b
+        return a <= b
+    except TypeError:
+        return False
+
+
+def _settable(subject: Any) -> bool:
+    return subject[KIND] in ("input", "field", "param")
+
+
+def _declared_type(program: ir.Program, subject: Any) -> Any:
+    """The declared type of an input, an input record's field or a parameter; None otherwise."""
+    kind = subject[KIND]
+    if kind == "input":
+        return next((i.type for i in program.inputs if i.name == subject[TEXT]), None)
+    if kind == "param":
+        p = program.params.get(subject[TEXT])
+        return p.type if p is not None else None
+    if kind == "field" and subject[CHILDREN] and "." in subject[TEXT]:
+        outer = _declared_type(program, subject[CHILDREN][0])
+        field = subject[TEXT].rsplit(".", 1)[1].strip()
+        found = outer.field(field) if hasattr(outer, "field") else None
+        return found.type if found is not None else None
+    return None
 
 
 def _alone(ct: Any, decided: str | None) -> bool:
@@ -294,8 +362,10 @@ def _prove(program: ir.Program, name: str, decided: str | None, side: int) -> bo
 
 def _reads(program: ir.Program, nodes: list[Any]) -> set[str]:
     """Every name the nodes read, through definitions, conclusions (all their rules),
-    input defaults, functions and decision tables."""
+    input defaults, functions and decision tables; a loop variable or function parameter is
+    not the declaration it may share a name with, and is neither counted nor followed."""
     seen: set[str] = set()
+    functions: set[str] = set()
     stack: list[Any] = list(nodes)
     while stack:
         item = stack.pop()
@@ -305,15 +375,14 @@ def _reads(program: ir.Program, nodes: list[Any]) -> set[str]:
         if item is None or isinstance(item, (str, int)) or not hasattr(item, "__attrs_attrs__"):
             continue
         if isinstance(item, ir.Var):
-            if item.name in seen:
+            if item.kind == "local" or item.name in seen:
                 continue
             seen.add(item.name)
             stack.extend(_body_of(program, item.kind, item.name))
             continue
         if isinstance(item, ir.CallUser):
-            key = "函数:" + item.name
-            if key not in seen:
-                seen.add(key)
+            if item.name not in functions:
+                functions.add(item.name)
                 fn = program.functions.get(item.name)
                 if fn is not None:
                     stack.extend(fn.expressions() if isinstance(fn, ir.TableSpec) else [fn.body])

@@ -255,3 +255,51 @@ def test_a_conclusion_of_many_rules_is_checked_a_bounded_number_of_times(monkeyp
     monkeypatch.setattr(type(book.evaluator), "evaluate", lambda self, facts, now: calls.append(1) or evaluate(facts, now))
     book.evaluate({"x": 0}, now="2022-01-01 00:00:00", explain=True).explanation.generic_json()
     assert 0 < len(calls) <= 1 + MAX_CHECKS
+
+
+# ---------------------------------------------------------------- what a third review found
+def test_a_date_against_an_open_ended_time_gives_no_error():
+    book = _book("输入：\n  活动日：日期\n  生效结束：时间\n结论：\n  有效：是否\n规则 R1：\n  如果 活动日 不晚于 生效结束\n"
+                 "  则 有效 = 是\n")
+    decision = book.evaluate({"活动日": "2022-06-01", "生效结束": "9999-12-31 23:59:59"}, now="2022-01-01 00:00:00",
+                             explain=True)
+    assert decision.explanation.generic_json()
+
+
+def test_a_loop_variable_named_like_a_definition_hides_nothing_from_the_proof():
+    # R2 reads the definition y (= x) beside a loop variable y: x > 12 makes R2 apply
+    book = _book("输入：\n  x：数\n  L：列表〈数〉\n定义 y = x\n结论：\n  大：是否\n规则 R1：\n  则 大 = x > 10\n"
+                 "规则 R2：\n  例外于 R1\n  如果 y > 12 且 存在 y 属于 L 满足 y > 0\n  则 大 = 否\n")
+    lines = _lines(book, {"x": 5, "L": [1]}, "2022-01-01 00:00:00", "大")
+    assert lines == ["若 x > 10（现为 5），「x > 10」将成立，x 取 11 时 大 将为 是"]  # checked at 11, not proven
+
+
+def test_a_proven_line_about_an_input_is_also_evaluated_next_to_the_threshold():
+    # 级's rules conflict from x = 11 on: the whole case no longer evaluates there
+    book = _book('输入：\n  x：数\n结论：\n  大：是否\n  级：文本\n规则 R1：\n  则 大 = x > 10\n'
+                 '规则 R3：\n  如果 x > 10\n  则 级 = "高"\n规则 R4：\n  如果 x > 10\n  则 级 = "很高"\n')
+    assert _lines(book, {"x": 5}, "2022-01-01 00:00:00", "大") == []
+    ok = _book("输入：\n  x：数\n结论：\n  大：是否\n规则 R1：\n  则 大 = x > 10\n")
+    assert _lines(ok, {"x": 5}, "2022-01-01 00:00:00", "大") == ["若 x > 10（现为 5），「x > 10」将成立，大 将为 是"]
+
+
+def test_a_decision_of_many_conclusions_is_checked_a_bounded_number_of_times(monkeypatch):
+    from interpreter.counterfactuals import MAX_CHECKS_PER_DECISION
+
+    body = "".join(f"  c{i}：是否，默认 否\n" for i in range(40))
+    rules = "".join(f"规则 R{i}-{k}：\n  如果 x > {k}\n  则 c{i} = 否\n" for i in range(40) for k in range(1, 9))
+    book = _book("输入：\n  x：数\n结论：\n" + body + rules)
+    calls = []
+    evaluate = book.evaluator.evaluate
+    monkeypatch.setattr(type(book.evaluator), "evaluate", lambda self, facts, now: calls.append(1) or evaluate(facts, now))
+    book.evaluate({"x": 0}, now="2022-01-01 00:00:00", explain=True).explanation.generic_json()
+    assert MAX_CHECKS < len(calls) <= 1 + MAX_CHECKS_PER_DECISION
+
+
+def test_the_value_tried_bears_the_relation_exactly_and_could_be_a_case():
+    big = "10000000000000000000000000000"  # 29 digits: past Decimal's default 28
+    book = _book(f"输入：\n  x：数\n结论：\n  大：是否\n规则 R1：\n  如果 x > {big}\n  则 大 = 是\n")
+    assert _lines(book, {"x": 5}, "2022-01-01 00:00:00", "大") == [
+        f"若 x > {big}（现为 5），规则「R1」的这一条件将成立，x 取 {big}1 时 大 将为 是".replace(f"{big}1", str(int(big) + 1))]
+    money = _book("输入：\n  m：金额\n结论：\n  大：是否\n规则 R1：\n  如果 m > 999999999999999.99元\n  则 大 = 是\n")
+    assert _lines(money, {"m": "5.00"}, "2022-01-01 00:00:00", "大") == []  # 1000000000000000.00 is no amount
