@@ -334,7 +334,18 @@ def _agree(ours: Path, theirs: Path) -> int:
     return bad
 
 
-def bench_batch(sizes: list[int], tmp: Path) -> dict[int, dict[str, Any]]:
+def _best_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The fastest of several runs of one command, with every run's wall time and the largest
+    peak memory of them all (memory is judged on the worst run)."""
+    best = min(runs, key=lambda r: r["wall"])
+    return {**best, "rss_mb": max(r["rss_mb"] for r in runs), "walls": [r["wall"] for r in runs]}
+
+
+def bench_batch(sizes: list[int], tmp: Path, rounds: int = 3) -> dict[int, dict[str, Any]]:
+    """(d). At the largest size ours (2 workers) and the hand-written loop run alternately
+    `rounds` times and each keeps its fastest run: on a shared machine one run of either can
+    be 40% slow (the same hand loop took 1.45 s and 2.81 s of CPU minutes apart), as (a)
+    keeps the best of alternated repeats."""
     from bench.cases import write_jsonl
 
     out: dict[int, dict[str, Any]] = {}
@@ -343,10 +354,15 @@ def bench_batch(sizes: list[int], tmp: Path) -> dict[int, dict[str, Any]]:
         write_jsonl(str(src), size, SEED)
         ours_out, base_out = tmp / f"ours-{size}.jsonl", tmp / f"base-{size}.jsonl"
         row: dict[str, Any] = {}
-        row["ours2"] = _measured([sys.executable, "-c", _BATCH, "batch", "-r", "shipping", str(src),
-                                  "-o", str(ours_out), "--workers", "2", "--now", NOW_TEXT])
-        row["baseline"] = _measured([sys.executable, "-c", _BASELINE_LOOP, str(src), str(base_out),
-                                     NOW_TEXT])
+        ours_cmd = [sys.executable, "-c", _BATCH, "batch", "-r", "shipping", str(src),
+                    "-o", str(ours_out), "--workers", "2", "--now", NOW_TEXT]
+        base_cmd = [sys.executable, "-c", _BASELINE_LOOP, str(src), str(base_out), NOW_TEXT]
+        ours_runs: list[dict[str, Any]] = []
+        base_runs: list[dict[str, Any]] = []
+        for _ in range(rounds if size == max(sizes) else 1):
+            ours_runs.append(_measured(ours_cmd))
+            base_runs.append(_measured(base_cmd))
+        row["ours2"], row["baseline"] = _best_run(ours_runs), _best_run(base_runs)
         if size == max(sizes):
             row["ours1"] = _measured([sys.executable, "-c", _BATCH, "batch", "-r", "shipping",
                                       str(src), "-o", str(ours_out), "--workers", "1",
@@ -483,6 +499,10 @@ def report(results: dict[str, Any]) -> str:
         rows.append((f"(d) batch {n:,} 行 · 2 进程", f"{ours:,.0f} 行/秒 ({big['ours2']['wall']:.1f} s)",
                      f"手写单进程 {base:,.0f} 行/秒 ({big['baseline']['wall']:.1f} s)",
                      f"{ours / base:.2f}×", TARGETS["d"], _ok(ours >= base)))
+        if len(big["ours2"].get("walls", [])) > 1:
+            rows.append((f"    交替 {len(big['ours2']['walls'])} 次，各取最快",
+                         "本项目 " + " / ".join(f"{w:.2f}" for w in big["ours2"]["walls"]) + " s",
+                         "手写 " + " / ".join(f"{w:.2f}" for w in big["baseline"]["walls"]) + " s", "", "", ""))
         if "ours1" in big:
             one = n / big["ours1"]["wall"]
             rows.append(("    batch 1 进程", f"{one:,.0f} 行/秒", "", f"{one / base:.2f}×", "", ""))
@@ -544,7 +564,8 @@ def main(argv: list[str] | None = None) -> int:
                                                              [100, 1_000, 5_000], 3)}
     if "d" in args.only:
         with tempfile.TemporaryDirectory() as tmp:
-            results["d"] = bench_batch([5_000, 20_000] if quick else [50_000, 200_000], Path(tmp))
+            results["d"] = bench_batch([5_000, 20_000] if quick else [50_000, 200_000], Path(tmp),
+                                       rounds=1 if quick else 3)
     if "e" in args.only:
         results["e"] = bench_rule_engine(2_000 if quick else 10_000, 3 if quick else 5)
     results["load_after"] = os.getloadavg()
