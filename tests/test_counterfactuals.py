@@ -303,3 +303,12 @@ def test_the_value_tried_bears_the_relation_exactly_and_could_be_a_case():
         f"若 x > {big}（现为 5），规则「R1」的这一条件将成立，x 取 {big}1 时 大 将为 是".replace(f"{big}1", str(int(big) + 1))]
     money = _book("输入：\n  m：金额\n结论：\n  大：是否\n规则 R1：\n  如果 m > 999999999999999.99元\n  则 大 = 是\n")
     assert _lines(money, {"m": "5.00"}, "2022-01-01 00:00:00", "大") == []  # 1000000000000000.00 is no amount
+
+
+def test_a_parameter_is_shown_only_where_the_rulebook_proves_the_line():
+    # checking one would take the reference walker (a parameter is compiled into the evaluator):
+    # batch --explain went from 0.8 s to 40 s on a rulebook of such conditions
+    checked = _book("参数：\n  P = 5\n输入：\n  a：数\n结论：\n  X：是否，默认 否\n规则 R：\n  如果 P > 10 且 a > 0\n  则 X = 是\n")
+    assert _lines(checked, {"a": 1}, "2022-01-01 00:00:00", "X") == []
+    proven = _book("参数：\n  P = 5\n输入：\n  a：数\n结论：\n  X：是否\n规则 R：\n  则 X = P > 10\n")
+    assert _lines(proven, {"a": 1}, "2022-01-01 00:00:00", "X") == ["若 P > 10（现为 5），「P > 10」将成立，X 将为 是"]
