@@ -126,8 +126,7 @@ class Decision:
 
         if "explanation" not in self._cache:
             book = self.rulebook
-            self._cache["explanation"] = build_explanation(book.program, self._recording(), book.walker,
-                                                          book.evaluator.evaluate)
+            self._cache["explanation"] = build_explanation(book.program, self._recording(), book.evaluator.evaluate)
         return self._cache["explanation"]
 
     def explanation_json(self) -> list[dict[str, Any]]:
@@ -139,7 +138,7 @@ class Decision:
             return self._cache["explanation"].to_json()
         build = builder_for(self.rulebook.program)
         book = self.rulebook
-        return build(self._recording(), book.walker, book.evaluator.evaluate) if build is not None \
+        return build(self._recording(), book.evaluator.evaluate) if build is not None \
             else self.explanation.generic_json()
 
     def _recording(self) -> Any:

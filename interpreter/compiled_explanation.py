@@ -32,6 +32,7 @@ from interpreter import explanation as E
 from interpreter.compiled_trace import unrolled_size
 from interpreter.counterfactuals import Recheck
 from interpreter.fast_codec import encoder_for
+from interpreter.memo import remembered
 from interpreter.tracing import step_kind
 
 # Generated code reads the trace's records by index (the compiled tracer's are plain tuples,
@@ -534,8 +535,8 @@ class _ExplanationGen:
         p = self.p
         rule_fns = {k: self.rule_fn(r) for k, r in p.rules.items()}
         conc = [(spec.name, self.conclusion_fn(spec, rule_fns)) for spec in p.conclusions.values()]
-        self.emit(0, "def build(trace, walker=None, evaluate=None):")
-        self.emit(1, "tc = trace.conclusions; memo = {}; out = []; rk = _Recheck(_program, trace, walker, evaluate)")
+        self.emit(0, "def build(trace, evaluate=None):")
+        self.emit(1, "tc = trace.conclusions; memo = {}; out = []; rk = _Recheck(_program, trace, evaluate)")
         for n, fn in conc:
             self.emit(1, f"ct = tc.get({self.const(n)})")
             self.emit(1, f"if ct is not None: out.append({fn}(ct, memo, rk))")
@@ -544,8 +545,8 @@ class _ExplanationGen:
 
 
 class CompiledExplanation:
-    """`build(trace, walker=None, evaluate=None)`: the explanation's JSON (a list, one dict per
-    conclusion); `walker` and `evaluate` as for `build_explanation`."""
+    """`build(trace, evaluate=None)`: the explanation's JSON (a list, one dict per conclusion);
+    `evaluate` as for `build_explanation`."""
 
     def __init__(self, program: ir.Program) -> None:
         gen = _ExplanationGen(program)
@@ -567,7 +568,7 @@ class _ExplainState:
         self.compiled: CompiledExplanation | None | object = _NOT_YET
 
 
-#: per program (see `explanation.remembered`)
+#: per program (see `memo.remembered`)
 _STATE: dict[int, tuple[Any, Any]] = {}
 #: generating the code costs about as much as a few hundred explanations: a `rulebook explain`
 #: of one case never pays for it, a batch pays once
@@ -576,7 +577,7 @@ _NOT_YET = object()
 
 
 def _state(program: ir.Program) -> _ExplainState:
-    return E.remembered(_STATE, program, _ExplainState)
+    return remembered(_STATE, program, _ExplainState)
 
 
 def compiled_explanation(program: ir.Program) -> CompiledExplanation | None:

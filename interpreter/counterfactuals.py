@@ -30,17 +30,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, localcontext
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from dsl import ir
-from dsl.operations import display
+from dsl.operations import as_datetime, display
 from dsl.runtime_errors import OPERATION_ERRORS, EvaluationError
 from dsl.tables import step
 from dsl.values import Percent
+from interpreter.memo import remembered
 from interpreter.trace import C_NAME, C_VALUE, CHILDREN, KEY, KIND, RULES, STATUS, TEXT, VALUE
-
-if TYPE_CHECKING:
-    from interpreter.tree_walker import TreeWalker
 
 #: at most this many lines per conclusion
 MAX_LINES = 4
@@ -52,8 +50,10 @@ MAX_CHECKS_PER_DECISION = 4 * MAX_CHECKS
 #: the relation the subject must bear to the threshold → how far past the threshold to go
 _ABOVE = {">", "晚于", "大于", "晚於"}
 _BELOW = {"<", "早于", "小于", "早於"}
-_AT = {"≥", ">=", "不早于", "不小于", "不早於", "≤", "<=", "不晚于", "不大于", "不晚於"}
-_FAILED = (EvaluationError, RecursionError, OverflowError, *OPERATION_ERRORS)
+_AT_LEAST = {"≥", ">=", "不早于", "不小于", "不早於"}
+_AT_MOST = {"≤", "<=", "不晚于", "不大于", "不晚於"}
+_AT = _AT_LEAST | _AT_MOST
+_FAILED = (EvaluationError, RecursionError, *OPERATION_ERRORS)
 
 
 class Candidate(NamedTuple):
@@ -97,11 +97,11 @@ def witness(relation: str, threshold: Any, like: Any = None) -> Any:
                 return day + timedelta(days=1)
             if relation in _BELOW:
                 return day if not midnight else day - timedelta(days=1)
-            if relation in ("≥", ">=", "不早于", "不小于", "不早於"):
+            if relation in _AT_LEAST:
                 return day if midnight else day + timedelta(days=1)
-            return day if relation in _AT else None
-        if isinstance(like, datetime) and type(threshold) is date:
-            threshold = datetime.combine(threshold, time())
+            return day if relation in _AT_MOST else None
+        if isinstance(like, datetime):
+            threshold = as_datetime(threshold)
         if relation in _AT:
             return threshold
         if relation in _ABOVE:
@@ -116,16 +116,16 @@ def witness(relation: str, threshold: Any, like: Any = None) -> Any:
 class Recheck:
     """Settles the candidates of one explained decision (see the module's docstring).
 
-    `walker`: the reference evaluator with the decision's parameters; `evaluate(facts, now)`:
-    the conclusions of a whole case (the compiled evaluator where there is one)."""
+    `evaluate(facts, now)`: the conclusions of a whole case, with the decision's parameters
+    (the compiled evaluator's where there is one; the reference walker's with the rulebook's
+    own parameters if None)."""
 
-    __slots__ = ("program", "trace", "_walker", "_evaluate", "_facts", "checks")
+    __slots__ = ("program", "trace", "_evaluate", "_facts", "checks")
 
-    def __init__(self, program: ir.Program, trace: Any, walker: TreeWalker | None = None,
+    def __init__(self, program: ir.Program, trace: Any,
                  evaluate: Callable[[dict[str, Any], Any], Any] | None = None) -> None:
         self.program = program
         self.trace = trace
-        self._walker = walker
         self._evaluate = evaluate
         self._facts: dict[str, Any] | None = None
         #: evaluations spent on this decision
@@ -199,31 +199,15 @@ class Recheck:
                 # take another value is 50 times slower (batch --explain took 40 s for 0.8 s)
                 return _UNKNOWN
             return self.evaluate(facts, self.trace.now)[name]
-        except _Unknown:
+        except (_Unknown, *_FAILED):
             return _UNKNOWN
-        except _FAILED:
-            return _UNKNOWN
-
-    @property
-    def walker_given(self) -> TreeWalker | None:
-        return self._walker
-
-    @property
-    def evaluate_given(self) -> Callable[[dict[str, Any], Any], Any] | None:
-        return self._evaluate
-
-    @property
-    def walker(self) -> TreeWalker:
-        if self._walker is None:
-            from interpreter.tree_walker import TreeWalker
-
-            self._walker = TreeWalker(self.program)
-        return self._walker
 
     @property
     def evaluate(self) -> Callable[[dict[str, Any], Any], Any]:
         if self._evaluate is None:
-            walker = self.walker
+            from interpreter.tree_walker import TreeWalker
+
+            walker = TreeWalker(self.program)
             self._evaluate = lambda facts, now: walker.evaluate(facts, now)[0]
         return self._evaluate
 
@@ -247,17 +231,13 @@ _UNKNOWN = object()
 def _bears(value: Any, relation: str, threshold: Any) -> bool:
     """Whether the value tried bears the relation to the threshold (compared as the evaluators
     compare a date with a time: at its midnight)."""
-    a, b = value, threshold
-    if type(a) is date and isinstance(b, datetime):
-        a = datetime.combine(a, time())
-    elif isinstance(a, datetime) and type(b) is date:
-        b = datetime.combine(b, time())
+    a, b = as_datetime(value), as_datetime(threshold)
     try:
         if relation in _ABOVE:
             return a > b
         if relation in _BELOW:
             return a < b
-        if relation in ("≥", ">=", "不早于", "不小于", "不早於"):
+        if relation in _AT_LEAST:
             return a >= b
         return a <= b
     except TypeError:
@@ -276,12 +256,19 @@ def _declared_type(program: ir.Program, subject: Any) -> Any:
     if kind == "param":
         p = program.params.get(subject[TEXT])
         return p.type if p is not None else None
-    if kind == "field" and subject[CHILDREN] and "." in subject[TEXT]:
+    field = _field_name(subject)
+    if field is not None:
         outer = _declared_type(program, subject[CHILDREN][0])
-        field = subject[TEXT].rsplit(".", 1)[1].strip()
         found = outer.field(field) if hasattr(outer, "field") else None
         return found.type if found is not None else None
     return None
+
+
+def _field_name(step_: Any) -> str | None:
+    """The field a `记录.字段` step reads (names hold no "."), None for any other step."""
+    if step_[KIND] != "field" or not step_[CHILDREN] or "." not in step_[TEXT]:
+        return None
+    return step_[TEXT].rsplit(".", 1)[1].strip()
 
 
 def _alone(ct: Any, decided: str | None) -> bool:
@@ -298,10 +285,10 @@ def _known(name: str, names: Any) -> str:
 
 def _with_field(step_: Any, value: Any) -> tuple[str, dict[str, Any]]:
     """(input, its record with the field `step_` reads set to value), through nested fields."""
-    target = step_[CHILDREN][0] if step_[CHILDREN] else None
-    if target is None or "." not in step_[TEXT]:
+    field = _field_name(step_)
+    if field is None:
         raise _Unknown
-    field = step_[TEXT].rsplit(".", 1)[1].strip()
+    target = step_[CHILDREN][0]
     record = target[VALUE]
     if type(record) is not dict or field not in record:
         raise _Unknown
@@ -314,20 +301,16 @@ def _with_field(step_: Any, value: Any) -> tuple[str, dict[str, Any]]:
 
 
 # ---------------------------------------------------------------- proof from the rulebook
-#: per program: (conclusion, deciding rule or None, side) → proven
+#: per program (see `memo.remembered`): (conclusion, deciding rule or None, side) → proven
 _PROOFS: dict[int, tuple[Any, dict[tuple[str, str | None, int], bool]]] = {}
 
 
 def _proven(program: ir.Program, name: str, decided: str | None, side: int) -> bool:
-    hit = _PROOFS.get(id(program))
-    if hit is None or hit[0] is not program:
-        if len(_PROOFS) >= 64:
-            _PROOFS.clear()
-        hit = _PROOFS[id(program)] = (program, {})
+    proofs = remembered(_PROOFS, program, lambda _: {})
     key = (name, decided, side)
-    found = hit[1].get(key)
+    found = proofs.get(key)
     if found is None:
-        found = hit[1][key] = _prove(program, name, decided, side)
+        found = proofs[key] = _prove(program, name, decided, side)
     return found
 
 

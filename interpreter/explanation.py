@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from dsl import ir
 from dsl.operations import display
 from dsl.values import format_date, format_datetime
 from interpreter.counterfactuals import Candidate, Recheck
 from interpreter.fast_codec import encoder_for
+from interpreter.memo import remembered
 from interpreter.trace import (
     APPLIES,
     BY_DEFAULT,
@@ -46,9 +47,6 @@ from interpreter.trace import (
     Trace,
     VersionCheck,
 )
-
-if TYPE_CHECKING:
-    from interpreter.tree_walker import TreeWalker
 
 _NEGATE = {"<": "≥", "≤": ">", ">": "≤", "≥": "<", "=": "≠", "≠": "=", "==": "≠", "!=": "=", "<=": ">",
            ">=": "<", "早于": "不早于", "晚于": "不晚于", "不早于": "早于", "不晚于": "晚于", "小于": "不小于",
@@ -300,12 +298,12 @@ class Explanation:
 
     __slots__ = ("_program", "_trace", "_views", "_lines", "_recheck", "rulebook", "now", "defaulted_inputs")
 
-    def __init__(self, program: ir.Program, trace: Trace | RecordedTrace, walker: TreeWalker | None = None,
+    def __init__(self, program: ir.Program, trace: Trace | RecordedTrace,
                  evaluate: Callable[[dict[str, Any], Any], Any] | None = None) -> None:
         self._program = program
         self._trace = trace
         #: settles the counterfactuals, with the evaluation's parameters
-        self._recheck = Recheck(program, trace, walker, evaluate)
+        self._recheck = Recheck(program, trace, evaluate)
         self._views: dict[str, ConclusionView] = {}
         #: a condition's lines, by id of its step: a rule that sets three conclusions has one
         #: condition, shown three times (the trace keeps the steps alive as long as this)
@@ -340,8 +338,7 @@ class Explanation:
         from interpreter.compiled_explanation import builder_for
 
         build = builder_for(self._program)
-        return build(self._trace, self._recheck.walker_given, self._recheck.evaluate_given) if build is not None \
-            else self.generic_json()
+        return build(self._trace, self._recheck.evaluate) if build is not None else self.generic_json()
 
     def generic_json(self) -> list[dict[str, Any]]:
         """to_json() read off the views: the reference for the compiled builder."""
@@ -354,18 +351,6 @@ class Explanation:
             (other.rulebook, other.now, other.conclusions, other.defaulted_inputs)
 
     __hash__ = None  # type: ignore[assignment]
-
-
-def remembered(cache: dict[int, tuple[Any, Any]], obj: Any, make: Callable[[Any], Any]) -> Any:
-    """make(obj), once per object: by identity, for objects that live as long as a program (its
-    rules' citations, its types, the program itself); the cache keeps each one alive, so its id
-    cannot be reused while it is there."""
-    hit = cache.get(id(obj))
-    if hit is None or hit[0] is not obj:
-        if len(cache) >= 4096:
-            cache.clear()
-        hit = cache[id(obj)] = (obj, make(obj))
-    return hit[1]
 
 
 #: a rule's citations as text, per citations tuple
@@ -490,13 +475,13 @@ def _brief(value: Any, limit: int = 60) -> str:
     return text[: limit - 1] + "…"
 
 
-def build_explanation(program: ir.Program, trace: Trace | RecordedTrace, walker: TreeWalker | None = None,
+def build_explanation(program: ir.Program, trace: Trace | RecordedTrace,
                       evaluate: Callable[[dict[str, Any], Any], Any] | None = None) -> Explanation:
     """The explanation of a trace, named or as the compiled tracer records it (plain tuples).
-    `walker` (the reference evaluator) and `evaluate(facts, now)` (the conclusions of a whole
-    case, the compiled evaluator's where there is one) have the parameters the trace was made
-    with — the rulebook's own if None; they check the counterfactuals."""
-    return Explanation(program, trace, walker, evaluate)
+    `evaluate(facts, now)`, the conclusions of a whole case with the parameters the trace was
+    made with (the compiled evaluator's where there is one; the reference walker's with the
+    rulebook's own parameters if None), checks the counterfactuals."""
+    return Explanation(program, trace, evaluate)
 
 
 def why_not(program: ir.Program, trace: Trace, name: str) -> list[str]:

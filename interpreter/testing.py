@@ -18,10 +18,11 @@ from attrs import frozen
 from dsl import ir
 from dsl.operations import display
 from dsl.runtime_errors import EvaluationError
+from dsl.types import DATETIME as _DATETIME
 from dsl.types import ListType, RecordType
 from interpreter.api import Rulebook
 from interpreter.case_file import load_case_file
-from interpreter.codec import decode_value, encode_value
+from interpreter.codec import decode_value, describe_json, encode_value
 from interpreter.compiled_explanation import compiled_explanation
 from interpreter.errors import CaseError
 from interpreter.explanation import build_explanation
@@ -99,8 +100,8 @@ def _run_case(book: Rulebook, name: str, source: str, facts: dict[str, Any], now
         mismatches.append(Mismatch("解释（编译追踪 vs 参考求值的追踪）", "相同", _first_difference(trace, reference_trace)))
     compiled = compiled_explanation(book.program)
     if compiled is not None:  # on the recording, as `Decision.to_json()` reads it
-        views = build_explanation(book.program, reference_trace, book.walker, book.evaluator.evaluate).generic_json()
-        if compiled.build(book.tracer.record(dict(facts), decision.now)[1], book.walker, book.evaluator.evaluate) != views:
+        views = build_explanation(book.program, reference_trace, book.evaluator.evaluate).generic_json()
+        if compiled.build(book.tracer.record(dict(facts), decision.now)[1], book.evaluator.evaluate) != views:
             mismatches.append(Mismatch("解释（生成的 JSON 代码 vs 通用视图）", "相同", "不同"))
     fired = _fired(reference_trace)
     return CaseResult(name, source, not mismatches, tuple(mismatches), None, fired)
@@ -179,7 +180,7 @@ def _json_cases(book: Rulebook, path: Path) -> list[CaseResult]:
             now_value = decode_value(now, _DATETIME, f"$.cases[{i}].现在")
             written = case.get("期望", {})
             if not isinstance(written, dict):
-                raise CaseError(f"「期望」应为对象（结论名 → 期望的值），实际是 {_json_kind(written)}",
+                raise CaseError(f"「期望」应为对象（结论名 → 期望的值），实际是 {describe_json(written)}",
                                 json_path=f"$.cases[{i}].期望")
             unknown = [k for k in written if k not in book.conclusion_types]
             if unknown:
@@ -211,10 +212,3 @@ def _canonical(raw: Any, t: Any) -> Any:
     except CaseError:
         return raw
 
-
-def _json_kind(value: Any) -> str:
-    return {list: "数组", str: "字符串", bool: "布尔值", int: "数字", float: "数字", dict: "对象",
-            type(None): "null"}.get(type(value), type(value).__name__)
-
-
-from dsl.types import DATETIME as _DATETIME  # noqa: E402

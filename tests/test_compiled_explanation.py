@@ -98,7 +98,7 @@ def test_rulebook_test_reports_a_compiled_explanation_that_differs_from_the_view
     book = load_source(bundled_path("lighthouse").read_text(encoding="utf-8"))
     assert all(r.ok for r in run_tests(book, bundled_path("lighthouse")).results)
     compiled = CE.compiled_explanation(book.program)
-    monkeypatch.setattr(compiled, "build", lambda trace, walker=None, evaluate=None: [])
+    monkeypatch.setattr(compiled, "build", lambda trace, evaluate=None: [])
     report = run_tests(book, bundled_path("lighthouse"))
     failed = [r for r in report.results if not r.ok]
     assert failed and all(any("生成的 JSON 代码" in m.conclusion for m in r.mismatches) for r in failed)

@@ -44,7 +44,7 @@ def _lines(book: Any, case: dict[str, Any], now: str, name: str) -> list[str]:
     generic = next(c for c in decision.explanation.generic_json() if c["结论"] == name)
     compiled = compiled_explanation(book.program)
     assert compiled is not None
-    fast = next(c for c in compiled.build(decision._recording(), book.walker) if c["结论"] == name)
+    fast = next(c for c in compiled.build(decision._recording(), book.evaluator.evaluate) if c["结论"] == name)
     assert fast == generic
     return generic.get("改变结果的条件", [])
 
