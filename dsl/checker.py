@@ -9,7 +9,6 @@ computed in — is decided here, once.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
 from typing import Any
 
 import attrs
@@ -1088,11 +1087,8 @@ def constant_value(node: ir.Node) -> Any:
 
 def _empty_window(start: Any, until: Any, before: Any) -> bool:
     """Whether no moment is at or after `start` and at or before `until` / before `before`
-    (dates count as their midnight)."""
-    def moment(v: Any) -> Any:
-        return datetime.combine(v, datetime.min.time()) if type(v) is date else v
-
-    start, until, before = moment(start), moment(until), moment(before)
+    (dates count as their midnight, as `version_active` counts them)."""
+    start, until, before = as_datetime(start), as_datetime(until), as_datetime(before)
     try:
         return (start is not None and until is not None and start > until) or \
             (start is not None and before is not None and start >= before)

@@ -190,23 +190,26 @@ def make_ops(rounding: str = "四舍五入") -> dict[str, Callable[..., Any]]:
             return None
         return Decimal(a) / Decimal(b)
 
+    def _seconds(a: timedelta) -> Decimal:
+        """Exactly (float seconds lose microseconds past about 100 days)."""
+        return Decimal(a.days * 86400 + a.seconds) + Decimal(a.microseconds).scaleb(-6)
+
+    def _to_the_second(seconds: Decimal) -> timedelta:
+        return timedelta(seconds=int(seconds.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+
     def _dur_div_num(a: timedelta, b: Any) -> Any:
         if b == 0:
             return None
-        seconds = (Decimal(a.total_seconds()) / Decimal(b)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        return timedelta(seconds=int(seconds))
+        return _to_the_second(_seconds(a) / Decimal(b))
 
     def _dur_mul_num(a: timedelta, b: Any) -> timedelta:
-        # exact, then to the second as ÷ does (through float, 1天 × 0.333 had a fraction of a
-        # second, and long durations lost microseconds)
-        exact = Decimal(a.days * 86400 + a.seconds) + Decimal(a.microseconds).scaleb(-6)
-        seconds = (exact * Decimal(b)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        return timedelta(seconds=int(seconds))
+        # exact, then to the second as ÷ does (through float, 1天 × 0.333 had a fraction of a second)
+        return _to_the_second(_seconds(a) * Decimal(b))
 
     def _dur_div_dur(a: timedelta, b: timedelta) -> Any:
         if not b:
             return None
-        return Decimal(a.total_seconds()) / Decimal(b.total_seconds())
+        return _seconds(a) / _seconds(b)
 
     def _date_add(a: date, b: timedelta) -> date:
         return a + timedelta(days=b.days)
