@@ -332,12 +332,8 @@ def _prove(program: ir.Program, name: str, decided: str | None, side: int) -> bo
     if not changed & ({i.name for i in program.inputs} | program.params.keys() | {"现在"}):
         return False  # `100元 × 2`: nothing a case or a parameter could change
     deciding = [other]
-    for rule in program.rules.values():
-        if any(target == name for target, _ in rule.assignments):
-            if rule.condition is not None:
-                deciding.append(rule.condition)
-            if rule.version is not None:
-                deciding.append(program.versions[rule.version].anchor)
+    for rule, _ in _assigning(program, name):
+        deciding += _deciding(program, rule)
     return not changed & _reads(program, deciding)
 
 
@@ -380,13 +376,20 @@ def _body_of(program: ir.Program, kind: str, name: str) -> list[Any]:
     if kind == "conclusion":
         spec = program.conclusions.get(name)
         out: list[Any] = [spec.default] if spec is not None and spec.default is not None else []
-        for rule in program.rules.values():
-            for target, node in rule.assignments:
-                if target == name:
-                    out.append(node)
-                    if rule.condition is not None:
-                        out.append(rule.condition)
-                    if rule.version is not None:
-                        out.append(program.versions[rule.version].anchor)
+        for rule, node in _assigning(program, name):
+            out += [node, *_deciding(program, rule)]
         return out
     return []
+
+
+def _assigning(program: ir.Program, name: str) -> list[tuple[ir.RuleSpec, Any]]:
+    """(rule, the value it gives) for every rule that gives conclusion `name` a value."""
+    return [(rule, node) for rule in program.rules.values() for target, node in rule.assignments if target == name]
+
+
+def _deciding(program: ir.Program, rule: ir.RuleSpec) -> list[Any]:
+    """What decides whether a rule applies: its condition and its version's anchor."""
+    out = [rule.condition] if rule.condition is not None else []
+    if rule.version is not None:
+        out.append(program.versions[rule.version].anchor)
+    return out
